@@ -1,0 +1,17 @@
+"""gancli: a plugin-based toolkit for Generative Adversarial Networks.
+
+Importing gancli is cheap (no torch): the public API here is what plugins code against.
+"""
+
+__version__ = "0.1.0"
+
+from .components import Architecture, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Loss
+from .errors import GancliError
+from .hookspecs import hookimpl
+from .options import Options, field
+from .plugins import get_registry
+
+__all__ = [
+    "Architecture", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
+    "Options", "field", "get_registry", "hookimpl", "__version__",
+]

@@ -1,0 +1,59 @@
+"""The gancli command line. Commands are imported when used, so `gancli --help` never loads torch."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import GancliError
+
+COMMANDS = {
+    "train": "gancli.cli.train:train",
+    "sample": "gancli.cli.sample:sample",
+    "list": "gancli.cli.list_cmd:list_components",
+    "plugins": "gancli.cli.plugins_cmd:plugins",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in their own modules, imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GancliError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gancli", prog_name="gancli")
+def cli():
+    """gancli: train, sample and inspect Generative Adversarial Networks.
+
+    \b
+    Examples:
+      gancli train --arch dcgan --loss wgan-gp     train on the built-in digits
+      gancli sample runs/0001 -n 64 -o grid.png    draw from a trained generator
+      gancli list losses                           what can be combined, and its options
+    """
+
+
+def main():
+    cli(prog_name="gancli")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""gancli list: the installed components, their options and the plugin that gave each."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..options import schema
+from ..registry import KINDS, kind_for
+from .common import registry_for_command
+
+
+@click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets.
+
+\b
+Examples:
+  gancli list                    everything
+  gancli list losses --options   losses with their options
+  gancli list --json             machine-readable
+""")
+@click.argument("kind", required=False)
+@click.option("--options", "show_options", is_flag=True, help="show each component's options")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def list_components(kind, show_options, as_json):
+    registry = registry_for_command()
+    kinds = [kind_for(kind)] if kind else list(KINDS)
+    listing = {k: [_describe(e) for e in registry.entries(k)] for k in kinds}
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for k, items in listing.items():
+        table = Table(title=KINDS[k][2], title_justify="left", show_edge=False)
+        for column in ("name", "aliases", "description", "plugin"):
+            table.add_column(column)
+        for item in items:
+            description = item["description"]
+            if show_options and item["options"]:
+                description += "".join(f"\n  {o['name']}={o['default']!r} ({o['type']}): {o['help']}"
+                                       for o in item["options"])
+            table.add_row(item["name"], ", ".join(item["aliases"]), description, item["plugin"])
+        console.print(table)
+        console.print()
+
+
+def _describe(entry) -> dict:
+    extra = {}
+    cls = entry.cls
+    if entry.kind == "loss":
+        extra = {"output": cls.output, "n_critic": cls.n_critic,
+                 "lipschitz": [name for name, _ in cls.lipschitz]}
+    return {"name": entry.name, "aliases": list(entry.aliases), "description": entry.description,
+            "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
+            "version": entry.plugin.version, "options": [info.as_json() for info in schema(cls.Options)], **extra}

@@ -1,0 +1,113 @@
+"""gancli train: resolve the components, then run the engine's training loop."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..engine.config import TrainConfig, build_config, config_from_toml
+from ..errors import GancliError
+from .common import registry_for_command
+
+_DEFAULTS = TrainConfig()
+# Settings that may change when a run is resumed; everything else is fixed by the run's run.json.
+_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device")
+
+
+def _default(name: str) -> str:
+    return f"(default {getattr(_DEFAULTS, name)})"
+
+
+EXAMPLES = """
+
+\b
+Examples:
+  gancli train                                   DCGAN + BCE on the built-in digits
+  gancli train --arch dcgan --loss wgan-gp --steps 3000
+  gancli train --loss wgan --lipschitz weight-clip --lipschitz-opt clip=0.02
+  gancli train --arch mlp --data grid --steps 5000
+  gancli train --data folder:~/pictures --data-opt size=64
+  gancli train --resume runs/0001 --steps 4000    continue a run
+"""
+
+
+@click.command(help="Train a GAN and write a run directory (config, metrics, sample grids, checkpoints)." + EXAMPLES)
+@click.option("--arch", help=f"architecture name, see `gancli list architectures` {_default('arch')}")
+@click.option("--loss", help=f"loss name, see `gancli list losses` {_default('loss')}")
+@click.option("--lipschitz", multiple=True,
+              help="Lipschitz enforcer (repeatable); `none` for none (default: the loss's own, if any)")
+@click.option("--data", help=f"dataset: NAME, NAME:PATH (mnist:DIR, folder:DIR) or a folder {_default('data')}")
+@click.option("--arch-opt", multiple=True, metavar="KEY=VALUE", help="architecture option (repeatable)")
+@click.option("--loss-opt", multiple=True, metavar="KEY=VALUE", help="loss option (repeatable)")
+@click.option("--lipschitz-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="enforcer option (repeatable)")
+@click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
+@click.option("--conditional/--unconditional", default=None, help="condition G and D on the dataset's classes")
+@click.option("--steps", type=int, help=f"generator steps to train to {_default('steps')}")
+@click.option("--batch-size", type=int, help=_default("batch_size"))
+@click.option("--z-dim", type=int, help=f"latent size {_default('z_dim')}")
+@click.option("--n-critic", type=int, help="discriminator steps per generator step (default: the loss's)")
+@click.option("--lr", type=float, help=f"Adam learning rate for G and D {_default('lr')}")
+@click.option("--beta1", type=float, help=_default("beta1"))
+@click.option("--beta2", type=float, help=_default("beta2"))
+@click.option("--seed", type=int, help=_default("seed"))
+@click.option("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+@click.option("--out", type=click.Path(), help="run directory (default: the next runs/NNNN)")
+@click.option("--resume", type=click.Path(), help="continue the run in this directory from its last checkpoint")
+@click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings (flags win)")
+@click.option("--sample-every", type=int, help=f"steps between sample grids {_default('sample_every')}")
+@click.option("--checkpoint-every", type=int, help=f"steps between checkpoints {_default('checkpoint_every')}")
+@click.option("--log-every", type=int, help=f"steps between metrics lines {_default('log_every')}")
+@click.option("--keep-checkpoints", type=int, help=f"training checkpoints kept {_default('keep_checkpoints')}")
+@click.option("--dry-run", is_flag=True, help="print the resolved configuration and exit")
+def train(config_file, out, resume, dry_run, **flags):
+    from ..engine.plan import make_plan, plan_from_json
+
+    registry = registry_for_command()
+    given = {name: value for name, value in flags.items() if value not in (None, ())}
+    if "lipschitz" in given:
+        given["lipschitz"] = list(given["lipschitz"])
+    if resume:
+        from ..engine.runs import read_run_json
+
+        fixed = sorted(set(given) - set(_RESUMABLE)) + (["config"] if config_file else []) + (["out"] if out else [])
+        if fixed:
+            raise GancliError(f"--resume continues {resume} as it was configured; --{fixed[0].replace('_', '-')} "
+                              f"cannot change (allowed: {', '.join('--' + n.replace('_', '-') for n in _RESUMABLE)})")
+        plan = plan_from_json(read_run_json(resume), registry)
+        plan.config = build_config({**vars(plan.config), **given})
+        run_dir = resume
+    else:
+        values = config_from_toml(config_file) if config_file else {}
+        plan = make_plan(build_config({**values, **given}), registry)
+        run_dir = out or _next_run()
+    if dry_run:
+        click.echo(json.dumps({"run_dir": run_dir, "resume": bool(resume), **plan.as_json()}, indent=2))
+        return
+    _run(plan, run_dir, bool(resume))
+
+
+def _next_run() -> str:
+    from ..engine.runs import next_run_dir
+
+    return next_run_dir("runs")
+
+
+def _run(plan, run_dir: str, resume: bool) -> None:
+    from ..engine.trainer import TrainingInterrupted, train as train_run
+    from .progress import RichReporter
+
+    reporter = RichReporter()
+    click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
+               f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}", err=True)
+    try:
+        record = train_run(plan, run_dir, reporter, resume=resume)
+    except TrainingInterrupted as stop:
+        click.echo(f"interrupted at step {stop.step}; checkpoint saved. Continue with: gancli train --resume "
+                   f"{run_dir}", err=True)
+        raise SystemExit(130) from None
+    summary = ", ".join(f"{k} {v}" for k, v in record.items() if k != "step")
+    click.echo(f"done: step {record['step']}{': ' + summary if summary else ''}", err=True)
+    click.echo(f"samples in {os.path.join(run_dir, 'samples')}; draw more with: gancli sample {run_dir} -n 64 "
+               f"-o grid.png", err=True)

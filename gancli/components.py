@@ -1,0 +1,149 @@
+"""The small interfaces that third-party plugins code against.
+
+None of these import torch at module level: a component class is registered (and listed by
+``gancli list``) without torch; its methods import torch when they run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import options as _options
+
+
+class Component:
+    """Base of every component. ``Options`` (a :class:`gancli.Options` subclass) is its schema.
+
+    The default constructor takes the options as keyword arguments and stores each as an attribute,
+    so a component rarely needs an ``__init__`` of its own.
+    """
+
+    Options = None
+
+    def __init__(self, **options):
+        known = {info.attr for info in _options.schema(self.Options)}
+        unknown = set(options) - known
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown options {sorted(unknown)}")
+        values = self.Options(**options) if self.Options else None
+        for attr in known:
+            setattr(self, attr, getattr(values, attr))
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring: the one-line description shown by ``gancli list``."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+class Loss(Component):
+    """An adversarial loss: pure functions of the discriminator's outputs.
+
+    ``output`` says what the discriminator's output means: ``"logit"`` (a probability's logit) or
+    ``"critic"`` (an unbounded Wasserstein critic score, which needs a Lipschitz enforcer).
+    ``n_critic`` is the default number of discriminator steps per generator step and ``lipschitz``
+    the enforcers the loss brings along as ``(name, {option: value})`` pairs (a preset such as wgan-gp).
+    """
+
+    output = "logit"
+    n_critic = 1
+    lipschitz: tuple = ()
+
+    def discriminator_loss(self, real_out, fake_out):
+        """Scalar loss the discriminator minimises, from its outputs on real and fake batches."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake_out, real_out=None):
+        """Scalar loss the generator minimises, from the discriminator's output on fakes."""
+        raise NotImplementedError
+
+
+class LipschitzEnforcer(Component):
+    """Keeps a critic (approximately) 1-Lipschitz, at up to three moments of the training loop.
+
+    - ``prepare(D)``: structural changes before training (returns the module to use).
+    - ``penalty(critic, real, fake)``: a term added to the discriminator's loss, or ``None``;
+      ``critic`` is a callable ``x -> (N,) scores`` (labels already bound for conditional models).
+    - ``after_step(D)``: a projection after each discriminator optimizer step (weight clipping).
+
+    Set ``batch_independent = True`` when the enforcer needs each sample's score to depend on that
+    sample alone (a gradient penalty per sample is wrong through BatchNorm); architectures then build a
+    discriminator without batch statistics.
+    """
+
+    batch_independent = False
+
+    def prepare(self, D):
+        return D
+
+    def penalty(self, critic, real, fake):
+        return None
+
+    def after_step(self, D):
+        return None
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a dataset yields: ``kind`` "image" (shape C,H,W in [-1, 1]) or "points" (shape (2,))."""
+
+    kind: str
+    shape: tuple
+    class_names: tuple = ()
+    attribute_names: tuple = ()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape), "class_names": list(self.class_names),
+                "attribute_names": list(self.attribute_names)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DataSpec":
+        return cls(kind=data["kind"], shape=tuple(data["shape"]), class_names=tuple(data.get("class_names", ())),
+                   attribute_names=tuple(data.get("attribute_names", ())))
+
+
+@dataclass
+class DataBundle:
+    """A loaded dataset: ``x`` a float tensor (N, *spec.shape) in [-1, 1], ``labels`` (N,) int64 or None."""
+
+    x: object
+    spec: DataSpec
+    labels: object = None
+    notes: list = field(default_factory=list)  # things the user should hear about, e.g. skipped files
+
+
+class Dataset(Component):
+    """A source of training data. ``load()`` returns a :class:`DataBundle`.
+
+    ``argument`` names the option that ``--data NAME:VALUE`` fills (for example a path).
+    """
+
+    argument: str | None = None
+
+    def load(self) -> DataBundle:
+        raise NotImplementedError
+
+
+class Architecture(Component):
+    """Builds a generator and a discriminator for a data shape.
+
+    - ``build_generator(spec, z_dim, num_classes)`` -> module with ``G(z, labels=None)`` returning
+      samples of ``spec.shape`` in [-1, 1] (images) or unbounded points.
+    - ``build_discriminator(spec, num_classes, batch_independent)`` -> module with
+      ``D(x, labels=None)`` returning ``(N,)`` scores.
+
+    ``num_classes`` is 0 for an unconditional model. ``data_kinds`` lists the ``DataSpec.kind`` values
+    the architecture can handle.
+    """
+
+    data_kinds: tuple = ("image",)
+
+    def build_generator(self, spec: DataSpec, z_dim: int, num_classes: int = 0):
+        raise NotImplementedError
+
+    def build_discriminator(self, spec: DataSpec, num_classes: int = 0, batch_independent: bool = False):
+        raise NotImplementedError

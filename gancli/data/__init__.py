@@ -1,0 +1,1 @@
+"""Dataset loaders (imported only when data is loaded)."""

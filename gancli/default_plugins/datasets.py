@@ -1,0 +1,88 @@
+"""Built-in datasets: bundled digits, 2-D mixtures, image folders and local MNIST files."""
+
+import gancli
+
+
+class DigitsDataset(gancli.Dataset):
+    """scikit-learn's bundled 1,797 handwritten digits (8x8, labels 0-9), resized; nothing downloaded."""
+
+    class Options(gancli.Options):
+        size: int = gancli.field(28, help="image side in pixels after resizing from 8x8", min=8, max=256)
+
+    def load(self):
+        from gancli.data.digits import load_digits
+
+        return load_digits(self.size)
+
+
+class RingDataset(gancli.Dataset):
+    """8 Gaussians on the unit circle, std 0.01 (PacGAN protocol); 2-D points."""
+
+    class Options(gancli.Options):
+        n: int = gancli.field(100_000, help="number of training points", min=1)
+        std: float = gancli.field(0.01, help="standard deviation of each Gaussian", min=0.0)
+        seed: int = gancli.field(0, help="seed the points are drawn from")
+
+    def load(self):
+        from gancli.data.mixtures import ring_centres, sample_mixture
+
+        return sample_mixture(ring_centres(), self.std, self.n, self.seed)
+
+
+class GridDataset(gancli.Dataset):
+    """25 Gaussians on a 5x5 grid at -4..4, std 0.05 (PacGAN protocol); 2-D points."""
+
+    class Options(gancli.Options):
+        n: int = gancli.field(100_000, help="number of training points", min=1)
+        std: float = gancli.field(0.05, help="standard deviation of each Gaussian", min=0.0)
+        seed: int = gancli.field(0, help="seed the points are drawn from")
+
+    def load(self):
+        from gancli.data.mixtures import grid_centres, sample_mixture
+
+        return sample_mixture(grid_centres(), self.std, self.n, self.seed)
+
+
+class FolderDataset(gancli.Dataset):
+    """Your own images: any folder of PNG/JPEG files, one sub-folder per class optional (--data folder:PATH)."""
+
+    argument = "path"
+
+    class Options(gancli.Options):
+        path: str = gancli.field("", help="the folder (also given as --data folder:PATH or just --data PATH)")
+        size: int = gancli.field(64, help="image side in pixels (centre-cropped to a square, then resized)", min=4)
+        channels: int = gancli.field(0, help="1 (grey) or 3 (RGB); 0 decides from the images", choices=(0, 1, 3))
+
+    def load(self):
+        from gancli.data.folder import load_folder
+
+        if not self.path:
+            raise gancli.GancliError("dataset folder needs a path: --data folder:PATH")
+        return load_folder(self.path, self.size, self.channels)
+
+
+class MNISTDataset(gancli.Dataset):
+    """MNIST from local IDX files (train-images-idx3-ubyte[.gz] ...): --data mnist:PATH."""
+
+    argument = "path"
+
+    class Options(gancli.Options):
+        path: str = gancli.field("", help="folder with the IDX files, or the images file itself")
+        split: str = gancli.field("train", help="which files to read", choices=("train", "test", "all"))
+        size: int = gancli.field(28, help="image side in pixels", min=4)
+
+    def load(self):
+        from gancli.data.mnist import load_mnist
+
+        if not self.path:
+            raise gancli.GancliError("dataset mnist needs a path: --data mnist:PATH (a folder with the IDX files)")
+        return load_mnist(self.path, self.split, self.size)
+
+
+@gancli.hookimpl
+def register_datasets(register):
+    register("digits", DigitsDataset)
+    register("ring", RingDataset)
+    register("grid", GridDataset)
+    register("folder", FolderDataset, aliases=("images",))
+    register("mnist", MNISTDataset)

@@ -1,0 +1,105 @@
+"""Training configuration: defaults < --config FILE.toml < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..errors import GancliError, did_you_mean
+
+
+@dataclass
+class TrainConfig:
+    """What the user asked for, before names are resolved through the registry."""
+
+    arch: str = "dcgan"
+    loss: str = "bce"
+    lipschitz: list = None  # None: the loss's own enforcers; ["none"]: explicitly none
+    data: str = "digits"
+    arch_opt: dict = field(default_factory=dict)
+    loss_opt: dict = field(default_factory=dict)
+    lipschitz_opt: dict = field(default_factory=dict)  # "key" or "enforcer.key" -> value
+    data_opt: dict = field(default_factory=dict)
+    conditional: bool = False
+    steps: int = 2000
+    batch_size: int = 128
+    z_dim: int = 64
+    n_critic: int = None  # None: the loss's default
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    sample_every: int = 200
+    checkpoint_every: int = 500
+    log_every: int = 10
+    keep_checkpoints: int = 3
+
+    def check(self) -> None:
+        """Refuse impossible values with one clear line each."""
+        positive = ("batch_size", "z_dim", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.steps < 0:
+            raise GancliError(f"--steps must be 0 or more, got {self.steps}")
+        if self.n_critic is not None and self.n_critic < 1:
+            raise GancliError(f"--n-critic must be at least 1, got {self.n_critic}")
+        if not self.lr > 0:
+            raise GancliError(f"--lr must be positive, got {self.lr}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise GancliError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            raise GancliError(f"--device must be auto, cpu or cuda (or cuda:N), got {self.device!r}")
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def config_from_toml(path: str) -> dict:
+    """Read a TOML file of TrainConfig keys (dashes or underscores); unknown keys are an error."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise GancliError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GancliError(f"config file {path} is not valid TOML: {exc}") from None
+    values = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in FIELDS:
+            raise GancliError(f"config file {path}: unknown key {key!r}{did_you_mean(name, FIELDS)}")
+        if name.endswith("_opt"):
+            if not isinstance(value, dict):
+                raise GancliError(f"config file {path}: {key} must be a table of option = value")
+            value = {k.replace("-", "_"): v for k, v in value.items()}
+        elif name == "lipschitz" and isinstance(value, str):
+            value = [value]
+        values[name] = value
+    return values
+
+
+def build_config(values: dict) -> TrainConfig:
+    """A checked TrainConfig from plain values (a TOML file's or the CLI's)."""
+    for name, value in values.items():
+        default = FIELDS[name].default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise GancliError(f"{name} must be true or false, got {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise GancliError(f"{name} must be a number, got {value!r}")
+            if isinstance(default, int) and value != int(value):
+                raise GancliError(f"{name} must be a whole number, got {value!r}")
+            value = type(default)(value)
+        if isinstance(default, str) and not isinstance(value, str):
+            raise GancliError(f"{name} must be a string, got {value!r}")
+        values[name] = value
+    config = TrainConfig(**values)
+    config.check()
+    return config

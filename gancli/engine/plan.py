@@ -1,0 +1,151 @@
+"""Resolve a TrainConfig through the registry into a Plan: canonical names, full options, checked combinations.
+
+A Plan is what run.json records and what a resumed run is rebuilt from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import GancliError
+from ..options import parse_pairs, resolve, to_kwargs
+from ..registry import Entry, Registry
+from .config import TrainConfig
+
+
+@dataclass
+class Choice:
+    """A component chosen by name, with every option resolved."""
+
+    entry: Entry
+    options: dict
+
+    def build(self):
+        return self.entry.cls(**to_kwargs(self.entry.cls.Options, self.options))
+
+    def as_json(self) -> dict:
+        return {"name": self.entry.name, "options": self.options, **self.entry.provenance()}
+
+
+@dataclass
+class Plan:
+    arch: Choice
+    loss: Choice
+    lipschitz: list
+    data: Choice
+    n_critic: int
+    config: TrainConfig
+    notes: list = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        from .. import __version__
+
+        settings = {name: getattr(self.config, name) for name in (
+            "conditional", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
+            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")}
+        return {"gancli_version": __version__, "arch": self.arch.as_json(), "loss": self.loss.as_json(),
+                "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
+                "n_critic": self.n_critic, **settings}
+
+
+def choose(registry: Registry, kind: str, name: str, raw_options: dict) -> Choice:
+    entry = registry.get(kind, name)
+    options = resolve(entry.cls.Options, raw_options, f'{kind} "{entry.name}"')
+    return Choice(entry, options)
+
+
+def _data_choice(registry: Registry, spec: str, raw_options: dict) -> Choice:
+    """``NAME``, ``NAME:ARGUMENT`` (for example ``mnist:~/mnist``) or a folder path."""
+    name, sep, argument = spec.partition(":")
+    if not registry.has("dataset", name) and os.path.isdir(os.path.expanduser(spec)):
+        name, sep, argument = "folder", ":", spec
+    entry = registry.get("dataset", name)
+    options = dict(raw_options)
+    if sep:
+        if not entry.cls.argument:
+            raise GancliError(f'dataset "{entry.name}" takes no ":" argument; use --data {entry.name}')
+        options[entry.cls.argument] = os.path.expanduser(argument)
+    return choose(registry, "dataset", entry.name, options)
+
+
+def _enforcer_options(names: list, raw: dict) -> dict:
+    """Split ``--lipschitz-opt`` values per enforcer: ``name.key=v`` targets one, ``key=v`` every one."""
+    per = {name: {} for name in names}
+    for key, value in raw.items():
+        target, dot, option = key.rpartition(".")
+        if dot:
+            if target not in per:
+                raise GancliError(f"--lipschitz-opt {key}: enforcer {target!r} is not in use "
+                                  f"(in use: {', '.join(names) or 'none'})")
+            per[target][option] = value
+        else:
+            for name in names:
+                per[name][option] = value
+    return per
+
+
+def make_plan(config: TrainConfig, registry: Registry) -> Plan:
+    arch = choose(registry, "architecture", config.arch, parse_or_dict(config.arch_opt))
+    loss = choose(registry, "loss", config.loss, parse_or_dict(config.loss_opt))
+    data = _data_choice(registry, config.data, parse_or_dict(config.data_opt))
+    loss_cls = loss.entry.cls
+
+    requested = config.lipschitz
+    if requested is None:
+        pairs = [(name, dict(opts)) for name, opts in loss_cls.lipschitz]
+    elif "none" in requested:
+        if len(requested) > 1:
+            raise GancliError("--lipschitz none cannot be combined with other enforcers")
+        pairs = []
+    else:
+        pairs = [(name, {}) for name in requested]
+    entries = [registry.get("lipschitz", name) for name, _ in pairs]
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise GancliError(f"each Lipschitz enforcer can be used once; got {', '.join(names)}")
+    user_opts = _enforcer_options(names, parse_or_dict(config.lipschitz_opt))
+    lipschitz = []
+    for entry, (_, preset) in zip(entries, pairs):
+        merged = {**preset, **user_opts[entry.name]}
+        lipschitz.append(Choice(entry, resolve(entry.cls.Options, merged, f'lipschitz "{entry.name}"')))
+
+    if loss_cls.output == "critic" and not lipschitz and requested is None:
+        available = ", ".join(e.name for e in registry.entries("lipschitz"))
+        raise GancliError(f'loss "{loss.entry.name}" trains an unbounded critic that must be kept 1-Lipschitz: '
+                          f"add --lipschitz NAME (available: {available}), or --lipschitz none to train without")
+    n_critic = config.n_critic if config.n_critic is not None else loss_cls.n_critic
+    return Plan(arch, loss, lipschitz, data, n_critic, config)
+
+
+def parse_or_dict(values) -> dict:
+    """Component options arrive as ``["k=v", ...]`` from the CLI or as a dict from a TOML file."""
+    return parse_pairs(values) if isinstance(values, (list, tuple)) else dict(values)
+
+
+def plan_from_json(data: dict, registry: Registry) -> Plan:
+    """Rebuild the Plan of an existing run (resume) from its run.json."""
+    try:
+        def load(kind, item):
+            try:
+                entry = registry.get(kind, item["name"])
+            except GancliError:
+                raise GancliError(missing_component_message(kind, item)) from None
+            return Choice(entry, resolve(entry.cls.Options, item["options"], f'{kind} "{entry.name}"'))
+
+        config = TrainConfig(**{k: data[k] for k in (
+            "conditional", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
+            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")})
+        return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
+                    [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
+                    int(data["n_critic"]), config)
+    except (KeyError, TypeError) as exc:
+        raise GancliError(f"run.json is incomplete or damaged (missing {exc}); start a new run instead") from None
+
+
+def missing_component_message(kind: str, item: dict) -> str:
+    """Which package to install for a component recorded in a run or checkpoint."""
+    where = item.get("distribution")
+    hint = f": pip install {where}" if where and where != "gancli" else ""
+    return (f"{kind} {item.get('name')!r} (from plugin {item.get('plugin')}, version {item.get('version')}) "
+            f"is not installed{hint}")

@@ -1,0 +1,278 @@
+"""The training loop: explicit discriminator and generator phases over a resolved Plan.
+
+Losses and Lipschitz enforcers are pure components; the trainer owns every forward pass, backward pass
+and optimizer step. Host synchronisation (``.item()``) happens only at logging steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import torch
+
+from .. import __version__
+from ..components import LipschitzEnforcer
+from ..errors import GancliError
+from . import checkpoint, runs
+from .images import save_samples
+from .plan import Plan
+from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
+
+_LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training: a checkpoint was written at ``step``."""
+
+    def __init__(self, step: int):
+        super().__init__(step)
+        self.step = step
+
+
+class Reporter:
+    """Progress callbacks; the CLI supplies one that draws a progress bar. This one stays silent."""
+
+    def start(self, total: int, step: int) -> None: ...
+    def update(self, step: int, record: dict | None) -> None: ...
+    def message(self, text: str) -> None: ...
+    def finish(self) -> None: ...
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GancliError(f"--device {name} asked for, but this PyTorch has no CUDA device; use --device cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, plan: Plan, run_dir: str, reporter: Reporter | None = None):
+        self.plan, self.run_dir = plan, run_dir
+        self.reporter = reporter or Reporter()
+        config = plan.config
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)
+
+        self.data = plan.data.build().load()
+        spec = self.spec = self.data.spec
+        for note in self.data.notes:
+            self.reporter.message(note)
+        arch = plan.arch.build()
+        if spec.kind not in arch.data_kinds:
+            raise GancliError(f'architecture "{plan.arch.entry.name}" handles {", ".join(arch.data_kinds)} data, '
+                              f'but dataset "{plan.data.entry.name}" gives {spec.kind}; try --arch mlp')
+        self.num_classes = spec.num_classes if config.conditional else 0
+        if config.conditional and (self.data.labels is None or not self.num_classes):
+            raise GancliError(f'--conditional needs a labelled dataset; "{plan.data.entry.name}" has no labels')
+
+        self.loss = plan.loss.build()
+        self.enforcers = [choice.build() for choice in plan.lipschitz]
+        self.has_penalty = any(type(e).penalty is not LipschitzEnforcer.penalty for e in self.enforcers)
+        batch_independent = any(e.batch_independent for e in self.enforcers)
+        self.G = arch.build_generator(spec, config.z_dim, self.num_classes).to(self.device)
+        D = arch.build_discriminator(spec, self.num_classes, batch_independent=batch_independent)
+        for enforcer in self.enforcers:
+            D = enforcer.prepare(D)
+        self.D = D.to(self.device)
+        betas = (config.beta1, config.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+
+        self.x = self.data.x.to(self.device)
+        self.labels = self.data.labels.to(self.device) if self.num_classes else None
+        self.sampler = BatchSampler(len(self.x), config.batch_size, config.seed)
+        self.step, self.elapsed = 0, 0.0
+        self.fixed_z, self.fixed_labels = self._fixed_inputs()
+
+    # ---- the two phases -------------------------------------------------------------------------
+    def _real_batch(self):
+        idx = self.sampler.next().to(self.device)
+        return self.x[idx], (self.labels[idx] if self.labels is not None else None)
+
+    def _noise(self, n: int):
+        return torch.randn(n, self.plan.config.z_dim, device=self.device)
+
+    def discriminator_step(self):
+        real, labels = self._real_batch()
+        with torch.no_grad():
+            fake = self.G(self._noise(len(real)), labels)
+        self.opt_D.zero_grad(set_to_none=True)
+        real_out, fake_out = self.D(real, labels), self.D(fake, labels)
+        d_loss = self.loss.discriminator_loss(real_out, fake_out)
+        penalty = torch.zeros((), device=self.device)
+        for enforcer in self.enforcers:
+            term = enforcer.penalty(lambda x: self.D(x, labels), real, fake)
+            if term is not None:
+                penalty = penalty + term
+        (d_loss + penalty).backward()
+        self.opt_D.step()
+        for enforcer in self.enforcers:
+            enforcer.after_step(self.D)
+        return d_loss.detach(), penalty.detach(), real_out.detach().mean(), fake_out.detach().mean(), real, labels
+
+    def generator_step(self, real, labels):
+        self.D.requires_grad_(False)  # the generator step needs no gradients for D's weights
+        self.opt_G.zero_grad(set_to_none=True)
+        fake_out = self.D(self.G(self._noise(len(real)), labels), labels)
+        real_out = None
+        if getattr(self.loss, "generator_uses_real", False):
+            with torch.no_grad():
+                real_out = self.D(real, labels)
+        g_loss = self.loss.generator_loss(fake_out, real_out)
+        g_loss.backward()
+        self.opt_G.step()
+        self.D.requires_grad_(True)
+        return g_loss.detach()
+
+    # ---- the loop -------------------------------------------------------------------------------
+    def run(self) -> dict:
+        config = self.plan.config
+        n_critic = self.plan.n_critic
+        self.reporter.start(config.steps, self.step)
+        totals = torch.zeros(len(_LOGGED), device=self.device)
+        count, last_log, first_step = 0, time.perf_counter(), self.step
+        record = None
+        self.G.train(), self.D.train()
+        try:
+            while self.step < config.steps:
+                for _ in range(n_critic):
+                    d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step()
+                g_loss = self.generator_step(real, labels)
+                self.step += 1
+                totals += torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
+                count += 1
+                if self.step % config.log_every == 0 or self.step == config.steps:
+                    now = time.perf_counter()
+                    self.elapsed += now - last_log
+                    record = self._log(totals, count, now - last_log)
+                    totals.zero_()
+                    count, last_log = 0, now
+                if self.step % config.sample_every == 0 or self.step == config.steps:
+                    self.save_grid()
+                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                    self.save_checkpoint()
+                self.reporter.update(self.step, record)
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            raise TrainingInterrupted(self.step) from None
+        finally:
+            self.reporter.finish()
+        if self.step == first_step:  # nothing trained (--steps 0): still leave a sampleable run
+            self.save_grid()
+            self.save_checkpoint()
+        return record or {"step": self.step}
+
+    def _log(self, totals, count: int, seconds: float) -> dict:
+        values = (totals / count).tolist()
+        record = {"step": self.step, **{k: round(v, 6) for k, v in zip(_LOGGED, values)}}
+        if not self.has_penalty:
+            record.pop("penalty")
+        images = count * self.plan.n_critic * self.plan.config.batch_size
+        record["images_per_s"] = round(images / max(seconds, 1e-9), 1)
+        record["elapsed_s"] = round(self.elapsed, 2)
+        if not all(map(_finite, values)):
+            raise GancliError(f"losses became non-finite at step {self.step} ({record}); the last checkpoint is "
+                              f"intact; try a lower --lr or another loss/enforcer")
+        with open(os.path.join(self.run_dir, runs.METRICS), "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        return record
+
+    # ---- samples and checkpoints -----------------------------------------------------------------
+    def _fixed_inputs(self):
+        gen = torch.Generator().manual_seed(self.plan.config.seed + 1)
+        k = self.num_classes
+        n = 2500 if self.spec.kind == "points" else (k * 8 if k and k <= 16 else 64)
+        z = torch.randn(n, self.plan.config.z_dim, generator=gen).to(self.device)
+        labels = (torch.arange(n) % k).to(self.device) if k else None
+        return z, labels
+
+    @torch.no_grad()
+    def save_grid(self) -> str:
+        self.G.eval()
+        samples = self.G(self.fixed_z, self.fixed_labels)
+        self.G.train()
+        path = os.path.join(self.run_dir, runs.SAMPLES, f"step-{self.step:08d}.png")
+        reference = self.x[:2500] if self.spec.kind == "points" else None
+        nrow = self.num_classes if self.num_classes and self.num_classes <= 16 else None
+        save_samples(samples, path, self.spec.kind, reference=reference, nrow=nrow)
+        return path
+
+    def metadata(self, kind: str) -> dict:
+        plan = self.plan
+        return {"kind": kind, "gancli_version": __version__, "arch": plan.arch.as_json(),
+                "loss": plan.loss.as_json(), "lipschitz": [c.as_json() for c in plan.lipschitz],
+                "data": plan.data.as_json(), "spec": self.spec.as_json(), "z_dim": plan.config.z_dim,
+                "num_classes": self.num_classes, "step": self.step, "elapsed_s": round(self.elapsed, 3)}
+
+    def save_checkpoint(self) -> str:
+        g_tensors = {f"G.{k}": v for k, v in self.G.state_dict().items()}
+        checkpoint.save(os.path.join(self.run_dir, runs.GENERATOR), g_tensors, self.metadata("generator"))
+        opt_g, groups_g = optimizer_tensors(self.opt_G, "opt_G")
+        opt_d, groups_d = optimizer_tensors(self.opt_D, "opt_D")
+        tensors = {**g_tensors, **{f"D.{k}": v for k, v in self.D.state_dict().items()}, **opt_g, **opt_d,
+                   **rng_tensors(self.device), **self.sampler.tensors()}
+        meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d}}
+        path = runs.checkpoint_path(self.run_dir, self.step)
+        checkpoint.save(path, tensors, meta)
+        for _, old in runs.checkpoints(self.run_dir)[:-self.plan.config.keep_checkpoints]:
+            os.remove(old)
+        return path
+
+    def restore(self, path: str) -> None:
+        """Continue from a training checkpoint: weights, optimizers, RNG and data order."""
+        tensors, meta = checkpoint.load(path)
+        try:
+            self.G.load_state_dict(_strip(tensors, "G."))
+            self.D.load_state_dict(_strip(tensors, "D."))
+            groups = meta["optimizer_groups"]
+            restore_optimizer(self.opt_G, tensors, "opt_G", groups["G"])
+            restore_optimizer(self.opt_D, tensors, "opt_D", groups["D"])
+            restore_rng(tensors, self.device)
+            self.sampler.restore(tensors)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise GancliError(f"{path} does not match this run ({str(exc).splitlines()[0][:160]})") from None
+        self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+
+
+def _strip(tensors: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def latest_checkpoint(run_dir: str, reporter: Reporter) -> str | None:
+    """The newest training checkpoint whose header reads; damaged newer ones are reported and skipped."""
+    for step, path in reversed(runs.checkpoints(run_dir)):
+        try:
+            checkpoint.read_meta(path)
+            return path
+        except GancliError as exc:
+            reporter.message(f"skipping damaged checkpoint: {exc}")
+    return None
+
+
+def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bool = False) -> dict:
+    """Train a new run in ``run_dir`` (or continue it with ``resume``); returns the last metrics record."""
+    reporter = reporter or Reporter()
+    if resume:
+        path = latest_checkpoint(run_dir, reporter)
+        if path is None:
+            raise GancliError(f"{run_dir} has no readable checkpoint to resume from; start a new run")
+    elif runs.is_run(run_dir):
+        raise GancliError(f"{run_dir} already holds a run: continue it with --resume {run_dir} or choose another --out")
+    os.makedirs(run_dir, exist_ok=True)
+    trainer = Trainer(plan, run_dir, reporter)
+    if resume:
+        trainer.restore(path)
+        if trainer.step >= plan.config.steps:
+            raise GancliError(f"{run_dir} is already at step {trainer.step}; pass --steps N with N > {trainer.step} "
+                              "to train further")
+        reporter.message(f"resuming {run_dir} from step {trainer.step}")
+    with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
+        json.dump(plan.as_json(), fh, indent=2)
+    return trainer.run()

@@ -1,0 +1,32 @@
+"""The hooks a gancli plugin can implement. Each receives a ``register`` callback::
+
+    register(name, cls, aliases=(), description=None)
+
+``name`` is the kebab-case name users type and checkpoints record; ``cls`` a subclass of the matching
+interface in :mod:`gancli.components`; ``description`` defaults to the first line of its docstring.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("gancli")
+hookimpl = pluggy.HookimplMarker("gancli")
+
+
+@hookspec
+def register_architectures(register):
+    """Register generator/discriminator pairs (subclasses of ``gancli.Architecture``)."""
+
+
+@hookspec
+def register_losses(register):
+    """Register adversarial losses (subclasses of ``gancli.Loss``)."""
+
+
+@hookspec
+def register_lipschitz(register):
+    """Register Lipschitz enforcers (subclasses of ``gancli.LipschitzEnforcer``)."""
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets (subclasses of ``gancli.Dataset``)."""
