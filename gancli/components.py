@@ -43,11 +43,14 @@ class Loss(Component):
     ``"critic"`` (an unbounded Wasserstein critic score, which needs a Lipschitz enforcer).
     ``n_critic`` is the default number of discriminator steps per generator step and ``lipschitz``
     the enforcers the loss brings along as ``(name, {option: value})`` pairs (a preset such as wgan-gp).
+    Set ``generator_uses_real = True`` when ``generator_loss`` needs the discriminator's output on real
+    data (relativistic losses); otherwise it receives ``None`` and the trainer saves that forward pass.
     """
 
     output = "logit"
     n_critic = 1
     lipschitz: tuple = ()
+    generator_uses_real = False
 
     def discriminator_loss(self, real_out, fake_out):
         """Scalar loss the discriminator minimises, from its outputs on real and fake batches."""

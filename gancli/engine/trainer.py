@@ -118,7 +118,7 @@ class Trainer:
         self.opt_G.zero_grad(set_to_none=True)
         fake_out = self.D(self.G(self._noise(len(real)), labels), labels)
         real_out = None
-        if getattr(self.loss, "generator_uses_real", False):
+        if self.loss.generator_uses_real:
             with torch.no_grad():
                 real_out = self.D(real, labels)
         g_loss = self.loss.generator_loss(fake_out, real_out)
