@@ -34,15 +34,17 @@ def list_components(kind, show_options, as_json):
 
     console = Console()
     for k, items in listing.items():
-        table = Table(title=KINDS[k][2], title_justify="left", show_edge=False)
-        for column in ("name", "aliases", "description", "plugin"):
-            table.add_column(column)
+        table = Table(title=KINDS[k][2], title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("name", no_wrap=True)
+        table.add_column("description")
+        table.add_column("from", no_wrap=True)
         for item in items:
+            name = item["name"] + (f" ({', '.join(item['aliases'])})" if item["aliases"] else "")
             description = item["description"]
-            if show_options and item["options"]:
-                description += "".join(f"\n  {o['name']}={o['default']!r} ({o['type']}): {o['help']}"
-                                       for o in item["options"])
-            table.add_row(item["name"], ", ".join(item["aliases"]), description, item["plugin"])
+            if show_options:
+                description += "".join(f"\n  {o['name']}={o['default']!r}: {o['help']}" for o in item["options"])
+            source = "gancli" if item["builtin"] else f"{item['distribution'] or item['plugin']} {item['version'] or ''}"
+            table.add_row(name, description, source.strip())
         console.print(table)
         console.print()
 
@@ -55,4 +57,4 @@ def _describe(entry) -> dict:
                  "lipschitz": [name for name, _ in cls.lipschitz]}
     return {"name": entry.name, "aliases": list(entry.aliases), "description": entry.description,
             "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
-            "version": entry.plugin.version, "options": [info.as_json() for info in schema(cls.Options)], **extra}
+            "version": entry.plugin.version, "builtin": entry.plugin.builtin, "options": [info.as_json() for info in schema(cls.Options)], **extra}

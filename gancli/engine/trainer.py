@@ -6,8 +6,11 @@ and optimizer step. Host synchronisation (``.item()``) happens only at logging s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import threading
 import time
 
 import torch
@@ -24,7 +27,7 @@ _LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C during training: a checkpoint was written at ``step``."""
+    """SIGINT (Ctrl-C) or SIGTERM during training: the step finished and a checkpoint was written at ``step``."""
 
     def __init__(self, step: int):
         super().__init__(step)
@@ -136,30 +139,31 @@ class Trainer:
         count, last_log, first_step = 0, time.perf_counter(), self.step
         record = None
         self.G.train(), self.D.train()
-        try:
-            while self.step < config.steps:
-                for _ in range(n_critic):
-                    d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step()
-                g_loss = self.generator_step(real, labels)
-                self.step += 1
-                totals += torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
-                count += 1
-                if self.step % config.log_every == 0 or self.step == config.steps:
-                    now = time.perf_counter()
-                    self.elapsed += now - last_log
-                    record = self._log(totals, count, now - last_log)
-                    totals.zero_()
-                    count, last_log = 0, now
-                if self.step % config.sample_every == 0 or self.step == config.steps:
-                    self.save_grid()
-                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                    self.save_checkpoint()
-                self.reporter.update(self.step, record)
-        except KeyboardInterrupt:
-            self.save_checkpoint()
-            raise TrainingInterrupted(self.step) from None
-        finally:
-            self.reporter.finish()
+        with _stop_requests() as stop:
+            try:
+                while self.step < config.steps:
+                    for _ in range(n_critic):
+                        d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step()
+                    g_loss = self.generator_step(real, labels)
+                    self.step += 1
+                    totals += torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
+                    count += 1
+                    if self.step % config.log_every == 0 or self.step == config.steps:
+                        now = time.perf_counter()
+                        self.elapsed += now - last_log
+                        record = self._log(totals, count, now - last_log)
+                        totals.zero_()
+                        count, last_log = 0, now
+                    if self.step % config.sample_every == 0 or self.step == config.steps:
+                        self.save_grid()
+                    if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                        self.save_checkpoint()
+                    self.reporter.update(self.step, record)
+                    if stop:
+                        self.save_checkpoint()
+                        raise TrainingInterrupted(self.step)
+            finally:
+                self.reporter.finish()
         if self.step == first_step:  # nothing trained (--steps 0): still leave a sampleable run
             self.save_grid()
             self.save_checkpoint()
@@ -235,6 +239,27 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as exc:
             raise GancliError(f"{path} does not match this run ({str(exc).splitlines()[0][:160]})") from None
         self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Turn SIGINT/SIGTERM into a request to stop after the current step, so checkpoints hold whole steps.
+
+    Yields a list that becomes truthy once a signal arrived. Outside the main thread signals cannot be
+    caught, and the default behaviour stays.
+    """
+    requests: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requests
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, frame: requests.append(signum))
+    try:
+        yield requests
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _strip(tensors: dict, prefix: str) -> dict:
