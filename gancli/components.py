@@ -62,24 +62,33 @@ class Loss(Component):
 
 
 class LipschitzEnforcer(Component):
-    """Keeps a critic (approximately) 1-Lipschitz, at up to three moments of the training loop.
+    """Keeps a critic (approximately) 1-Lipschitz, or regularises a discriminator, at up to three moments.
 
     - ``prepare(D)``: structural changes before training (returns the module to use).
-    - ``penalty(critic, real, fake)``: a term added to the discriminator's loss, or ``None``;
-      ``critic`` is a callable ``x -> (N,) scores`` (labels already bound for conditional models).
+    - ``penalty(critic, real, fake, step)``: a term added to the discriminator's loss, or ``None``;
+      ``critic`` is a callable ``x -> (N,) scores`` (labels already bound for conditional models) and
+      ``step`` counts discriminator steps from 0 over the whole run (for lazy regularisation).
     - ``after_step(D)``: a projection after each discriminator optimizer step (weight clipping).
 
-    Set ``batch_independent = True`` when the enforcer needs each sample's score to depend on that
-    sample alone (a gradient penalty per sample is wrong through BatchNorm); architectures then build a
-    discriminator without batch statistics.
+    Class attributes:
+
+    - ``batch_independent = True`` when the enforcer needs each sample's score to depend on that sample
+      alone (a gradient penalty per sample is wrong through BatchNorm); architectures then build a
+      discriminator without batch statistics.
+    - ``bounds_critic``: whether it keeps an unbounded (Wasserstein) critic Lipschitz; a critic loss needs
+      at least one enforcer that does (R1, for instance, regularises but does not bound a critic).
+    - ``conflicts``: ``{other enforcer name: reason}`` for combinations that make no sense; the trainer
+      refuses them with the reason.
     """
 
     batch_independent = False
+    bounds_critic = True
+    conflicts: dict = {}
 
     def prepare(self, D):
         return D
 
-    def penalty(self, critic, real, fake):
+    def penalty(self, critic, real, fake, step=0):
         return None
 
     def after_step(self, D):
@@ -149,4 +158,66 @@ class Architecture(Component):
         raise NotImplementedError
 
     def build_discriminator(self, spec: DataSpec, num_classes: int = 0, batch_independent: bool = False):
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class EvalSetting:
+    """What an evaluation is about: the reference dataset (registry name, options, spec) and the generator.
+
+    ``num_classes`` is the generator's number of classes (0 for an unconditional generator).
+    """
+
+    data_name: str
+    data_options: dict
+    spec: DataSpec
+    num_classes: int = 0
+
+
+@dataclass
+class MetricInputs:
+    """What a metric's ``compute`` receives; only the inputs the metric ``needs`` are filled, others are None.
+
+    ``fake`` holds the generated samples, ``real`` reference samples of the same dataset (a tensor of
+    images in [-1, 1] or 2-D points). For the floor the evaluator passes a disjoint half of the real data as
+    ``fake``, so a metric never needs to know which of the two it is scoring. Features are float64 numpy
+    arrays (N, D); ``classes`` the classifier's class index for each ``fake`` sample; ``labels`` the class
+    each ``fake`` sample was asked for (a conditional generator) or, for the floor, its true class.
+    """
+
+    setting: EvalSetting
+    real: object = None
+    fake: object = None
+    real_features: object = None
+    fake_features: object = None
+    classes: object = None
+    labels: object = None
+
+
+class Metric(Component):
+    """A measurement of generated samples against the reference data, returned as named numbers.
+
+    ``needs`` declares the inputs (see :class:`MetricInputs`): ``"features"`` (the feature extractor's
+    vectors of real and generated samples), ``"samples"`` (the raw samples: images or 2-D points),
+    ``"classes"`` (the classifier's class of each generated sample) and ``"labels"`` (the classes a
+    conditional generator was asked for). ``data_kinds`` lists the ``DataSpec.kind`` values it handles and
+    ``default_for`` the kinds it runs on when the user names no metrics.
+
+    - ``applies(setting)`` -> ``None`` when the metric can score this setting, else the reason it cannot.
+    - ``samples_wanted(setting)`` -> the number of generated samples its protocol asks for, or ``None``.
+    - ``compute(inputs)`` -> ``{name: number}``; the evaluator computes it once on the generated samples
+      and once more between two disjoint halves of the real data (the floor), and reports both.
+    """
+
+    needs: tuple = ("features",)
+    data_kinds: tuple = ("image",)
+    default_for: tuple = ("image",)
+
+    def applies(self, setting: EvalSetting) -> str | None:
+        return None
+
+    def samples_wanted(self, setting: EvalSetting) -> int | None:
+        return None
+
+    def compute(self, inputs: MetricInputs) -> dict:
         raise NotImplementedError

@@ -14,7 +14,7 @@ from helpers import TINY, one_line_error, run
     (["--loss", "hinj"], "unknown loss 'hinj'"),
     (["--data", "digts"], 'did you mean "digits"'),
     (["--lipschitz", "gradient-penality"], 'did you mean "gradient-penalty"'),
-    (["--loss", "wgan"], "available: gradient-penalty, weight-clip), or --lipschitz none"),
+    (["--loss", "wgan"], "it has none: add --lipschitz NAME (one of gradient-penalty, weight-clip), or --lipschitz none"),
     (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
     (["--steps", "-5"], "--steps must be 0 or more, got -5"),
     (["--lr", "0"], "--lr must be positive"),

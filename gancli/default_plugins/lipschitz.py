@@ -11,7 +11,7 @@ class GradientPenaltyEnforcer(gancli.LipschitzEnforcer):
     class Options(gancli.Options):
         lambda_: float = gancli.field(10.0, help="weight of the penalty", min=0.0)
 
-    def penalty(self, critic, real, fake):
+    def penalty(self, critic, real, fake, step=0):
         import torch
 
         fake = fake.detach()

@@ -110,12 +110,25 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
         merged = {**preset, **user_opts[entry.name]}
         lipschitz.append(Choice(entry, resolve(entry.cls.Options, merged, f'lipschitz "{entry.name}"')))
 
-    if loss_cls.output == "critic" and not lipschitz and requested is None:
-        available = ", ".join(e.name for e in registry.entries("lipschitz"))
-        raise GancliError(f'loss "{loss.entry.name}" trains an unbounded critic that must be kept 1-Lipschitz: '
-                          f"add --lipschitz NAME (available: {available}), or --lipschitz none to train without")
+    _check_enforcers(registry, loss, lipschitz, explicit_none=requested is not None and not lipschitz)
     n_critic = config.n_critic if config.n_critic is not None else loss_cls.n_critic
     return Plan(arch, loss, lipschitz, data, n_critic, config)
+
+
+def _check_enforcers(registry: Registry, loss: Choice, lipschitz: list, explicit_none: bool) -> None:
+    """Refuse combinations that make no sense, with the reason."""
+    names = [c.entry.name for c in lipschitz]
+    for choice in lipschitz:
+        for other, reason in choice.entry.cls.conflicts.items():
+            if other in names:
+                raise GancliError(f"--lipschitz {choice.entry.name} and {other} do not combine: {reason}")
+    if loss.entry.cls.output != "critic" or explicit_none:
+        return
+    if not any(c.entry.cls.bounds_critic for c in lipschitz):
+        bounding = ", ".join(e.name for e in registry.entries("lipschitz") if e.cls.bounds_critic)
+        what = f"{', '.join(names)} does not bound it" if names else "it has none"
+        raise GancliError(f'loss "{loss.entry.name}" trains an unbounded critic that must be kept 1-Lipschitz and '
+                          f"{what}: add --lipschitz NAME (one of {bounding}), or --lipschitz none to train without")
 
 
 def parse_or_dict(values) -> dict:

@@ -88,6 +88,7 @@ class Trainer:
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
         self.sampler = BatchSampler(len(self.x), config.batch_size, config.seed)
         self.step, self.elapsed = 0, 0.0
+        self.d_steps = 0  # discriminator steps over the whole run (lazy regularisers count them)
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
 
     # ---- the two phases -------------------------------------------------------------------------
@@ -107,11 +108,12 @@ class Trainer:
         d_loss = self.loss.discriminator_loss(real_out, fake_out)
         penalty = torch.zeros((), device=self.device)
         for enforcer in self.enforcers:
-            term = enforcer.penalty(lambda x: self.D(x, labels), real, fake)
+            term = enforcer.penalty(lambda x: self.D(x, labels), real, fake, step=self.d_steps)
             if term is not None:
                 penalty = penalty + term
         (d_loss + penalty).backward()
         self.opt_D.step()
+        self.d_steps += 1
         for enforcer in self.enforcers:
             enforcer.after_step(self.D)
         return d_loss.detach(), penalty.detach(), real_out.detach().mean(), fake_out.detach().mean(), real, labels
@@ -239,6 +241,7 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as exc:
             raise GancliError(f"{path} does not match this run ({str(exc).splitlines()[0][:160]})") from None
         self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+        self.d_steps = self.step * self.plan.n_critic
 
 
 @contextlib.contextmanager
