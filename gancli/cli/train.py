@@ -44,6 +44,9 @@ Examples:
 @click.option("--lipschitz-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="enforcer option (repeatable)")
 @click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
 @click.option("--conditional/--unconditional", default=None, help="condition G and D on the dataset's classes")
+@click.option("--ema", type=float, help="keep an exponential moving average of G's weights with this decay "
+              "(e.g. 0.999) and sample from it (default off)")
+@click.option("--pack", type=int, help="PacGAN: the discriminator judges this many samples at once (default 1)")
 @click.option("--steps", type=int, help=f"generator steps to train to {_default('steps')}")
 @click.option("--batch-size", type=int, help=_default("batch_size"))
 @click.option("--z-dim", type=int, help=f"latent size {_default('z_dim')}")

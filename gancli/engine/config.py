@@ -21,6 +21,8 @@ class TrainConfig:
     lipschitz_opt: dict = field(default_factory=dict)  # "key" or "enforcer.key" -> value
     data_opt: dict = field(default_factory=dict)
     conditional: bool = False
+    ema: float = 0.0  # decay of the generator's exponential moving average; 0 = off
+    pack: int = 1  # PacGAN: the discriminator judges this many samples at once
     steps: int = 2000
     batch_size: int = 128
     z_dim: int = 64
@@ -43,6 +45,14 @@ class TrainConfig:
                 raise GancliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.steps < 0:
             raise GancliError(f"--steps must be 0 or more, got {self.steps}")
+        if not 0 <= self.ema < 1:
+            raise GancliError(f"--ema must be in [0, 1) (for example 0.999; 0 turns it off), got {self.ema}")
+        if self.pack < 1:
+            raise GancliError(f"--pack must be at least 1, got {self.pack}")
+        if self.batch_size % self.pack:
+            raise GancliError(f"--batch-size {self.batch_size} must be a multiple of --pack {self.pack}")
+        if self.pack > 1 and self.conditional:
+            raise GancliError("--pack does not combine with --conditional: a packed group mixes classes")
         if self.n_critic is not None and self.n_critic < 1:
             raise GancliError(f"--n-critic must be at least 1, got {self.n_critic}")
         if not self.lr > 0:
@@ -55,6 +65,9 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+# The settings a run records beside its components (everything but the names and options).
+SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
+            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
 
 
 def config_from_toml(path: str) -> dict:

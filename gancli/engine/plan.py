@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..errors import GancliError
 from ..options import parse_pairs, resolve, to_kwargs
 from ..registry import Entry, Registry
-from .config import TrainConfig
+from .config import SETTINGS, TrainConfig
 
 
 @dataclass
@@ -41,9 +41,7 @@ class Plan:
     def as_json(self) -> dict:
         from .. import __version__
 
-        settings = {name: getattr(self.config, name) for name in (
-            "conditional", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
-            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")}
+        settings = {name: getattr(self.config, name) for name in SETTINGS}
         return {"gancli_version": __version__, "arch": self.arch.as_json(), "loss": self.loss.as_json(),
                 "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
                 "n_critic": self.n_critic, **settings}
@@ -146,9 +144,7 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
                 raise GancliError(missing_component_message(kind, item)) from None
             return Choice(entry, resolve(entry.cls.Options, item["options"], f'{kind} "{entry.name}"'))
 
-        config = TrainConfig(**{k: data[k] for k in (
-            "conditional", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
-            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")})
+        config = TrainConfig(**{k: data[k] for k in SETTINGS})
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
                     int(data["n_critic"]), config)

@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 
 import torch
 
@@ -22,6 +23,7 @@ from . import checkpoint, runs
 from .images import save_samples
 from .plan import Plan
 from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
+from .wrappers import GeneratorEMA, PackedDiscriminator, packed_shape
 
 _LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
 
@@ -76,13 +78,18 @@ class Trainer:
         self.has_penalty = any(type(e).penalty is not LipschitzEnforcer.penalty for e in self.enforcers)
         batch_independent = any(e.batch_independent for e in self.enforcers)
         self.G = arch.build_generator(spec, config.z_dim, self.num_classes).to(self.device)
-        D = arch.build_discriminator(spec, self.num_classes, batch_independent=batch_independent)
+        if config.pack > 1:
+            packed = replace(spec, shape=packed_shape(spec.shape, config.pack))
+            D = PackedDiscriminator(arch.build_discriminator(packed, 0, batch_independent), config.pack)
+        else:
+            D = arch.build_discriminator(spec, self.num_classes, batch_independent=batch_independent)
         for enforcer in self.enforcers:
             D = enforcer.prepare(D)
         self.D = D.to(self.device)
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.ema = GeneratorEMA(self.G, config.ema) if config.ema else None
 
         self.x = self.data.x.to(self.device)
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
@@ -129,6 +136,8 @@ class Trainer:
         g_loss = self.loss.generator_loss(fake_out, real_out)
         g_loss.backward()
         self.opt_G.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
         self.D.requires_grad_(True)
         return g_loss.detach()
 
@@ -195,10 +204,16 @@ class Trainer:
         labels = (torch.arange(n) % k).to(self.device) if k else None
         return z, labels
 
+    @property
+    def sampling_generator(self):
+        """The generator to draw samples from: the EMA when there is one."""
+        return self.ema.model if self.ema is not None else self.G
+
     @torch.no_grad()
     def save_grid(self) -> str:
-        self.G.eval()
-        samples = self.G(self.fixed_z, self.fixed_labels)
+        G = self.sampling_generator
+        G.eval()
+        samples = G(self.fixed_z, self.fixed_labels)
         self.G.train()
         path = os.path.join(self.run_dir, runs.SAMPLES, f"step-{self.step:08d}.png")
         reference = self.x[:2500] if self.spec.kind == "points" else None
@@ -211,16 +226,22 @@ class Trainer:
         return {"kind": kind, "gancli_version": __version__, "arch": plan.arch.as_json(),
                 "loss": plan.loss.as_json(), "lipschitz": [c.as_json() for c in plan.lipschitz],
                 "data": plan.data.as_json(), "spec": self.spec.as_json(), "z_dim": plan.config.z_dim,
-                "num_classes": self.num_classes, "step": self.step, "elapsed_s": round(self.elapsed, 3)}
+                "num_classes": self.num_classes, "ema": plan.config.ema, "pack": plan.config.pack,
+                "step": self.step, "elapsed_s": round(self.elapsed, 3)}
 
     def save_checkpoint(self) -> str:
+        sampled = {f"G.{k}": v for k, v in self.sampling_generator.state_dict().items()}
+        checkpoint.save(os.path.join(self.run_dir, runs.GENERATOR), sampled, self.metadata("generator"))
         g_tensors = {f"G.{k}": v for k, v in self.G.state_dict().items()}
-        checkpoint.save(os.path.join(self.run_dir, runs.GENERATOR), g_tensors, self.metadata("generator"))
+        if self.ema is not None:
+            g_tensors.update({f"G_ema.{k}": v for k, v in self.ema.model.state_dict().items()})
         opt_g, groups_g = optimizer_tensors(self.opt_G, "opt_G")
         opt_d, groups_d = optimizer_tensors(self.opt_D, "opt_D")
         tensors = {**g_tensors, **{f"D.{k}": v for k, v in self.D.state_dict().items()}, **opt_g, **opt_d,
                    **rng_tensors(self.device), **self.sampler.tensors()}
         meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d}}
+        if self.ema is not None:
+            meta["ema_updates"] = self.ema.updates
         path = runs.checkpoint_path(self.run_dir, self.step)
         checkpoint.save(path, tensors, meta)
         for _, old in runs.checkpoints(self.run_dir)[:-self.plan.config.keep_checkpoints]:
@@ -233,6 +254,9 @@ class Trainer:
         try:
             self.G.load_state_dict(_strip(tensors, "G."))
             self.D.load_state_dict(_strip(tensors, "D."))
+            if self.ema is not None:
+                self.ema.model.load_state_dict(_strip(tensors, "G_ema."))
+                self.ema.updates = int(meta["ema_updates"])
             groups = meta["optimizer_groups"]
             restore_optimizer(self.opt_G, tensors, "opt_G", groups["G"])
             restore_optimizer(self.opt_D, tensors, "opt_D", groups["D"])
