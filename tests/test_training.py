@@ -144,3 +144,25 @@ def test_conditional_sampling_by_label(tmp_path):
     assert run("train", "--steps", 1, "--conditional", "--out", out, *TINY).exit_code == 0
     assert run("sample", out, "--label", 3, "-n", 4, "-o", tmp_path / "threes.png").exit_code == 0
     assert (tmp_path / "threes.png").exists()
+
+
+def test_per_class_grid_and_class_interpolation(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--steps", 1, "--conditional", "--out", out, *TINY).exit_code == 0
+    assert run("sample", out, "--per-class", "-n", 3, "-o", tmp_path / "classes.npy").exit_code == 0
+    import numpy as np
+
+    grid = np.load(tmp_path / "classes.npy")
+    assert grid.shape == (30, 1, 16, 16)
+    result = run("sample", out, "--interpolate", "3:8", "--interp-steps", 5, "-n", 2, "-o", tmp_path / "m.npy")
+    assert result.exit_code == 0, result.output
+    morph = np.load(tmp_path / "m.npy").reshape(2, 5, 1, 16, 16)
+    # the ends of each row are the plain classes 3 and 8 drawn from the same noise
+    assert run("sample", out, "--label", 3, "-n", 1, "-o", tmp_path / "three.npy").exit_code == 0
+    assert np.allclose(morph[0, 0], np.load(tmp_path / "three.npy")[0], atol=1e-6)
+    assert not np.allclose(morph[0, 0], morph[0, -1])
+    from helpers import one_line_error
+
+    one_line_error(run("sample", out, "--interpolate", "3-8", "-o", tmp_path / "x.png"), "A:B")
+    one_line_error(run("sample", out, "--interpolate", "3:10", "-o", tmp_path / "x.png"), "must be in 0..9")
+    one_line_error(run("sample", out, "--per-class", "--label", 1, "-o", tmp_path / "x.png"), "choose one of")
