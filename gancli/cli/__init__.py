@@ -14,6 +14,8 @@ COMMANDS = {
     "sample": "gancli.cli.sample:sample",
     "list": "gancli.cli.list_cmd:list_components",
     "plugins": "gancli.cli.plugins_cmd:plugins",
+    "export": "gancli.cli.export:export",
+    "generate": "gancli.cli.generate:generate",
 }
 
 
@@ -47,6 +49,8 @@ def cli():
     Examples:
       gancli train --arch dcgan --loss wgan-gp     train on the built-in digits
       gancli sample runs/0001 -n 64 -o grid.png    draw from a trained generator
+      gancli export runs/0001 --onnx g.onnx        ONNX / TorchScript / .pt2, verified against torch
+      gancli generate g.onnx -n 64 -o grid.png     draw from an ONNX export, without torch
       gancli list losses                           what can be combined, and its options
     """
 

@@ -1,0 +1,82 @@
+"""gancli export: a trained generator as ONNX, TorchScript and/or .pt2, verified against torch."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..errors import GancliError
+from .common import registry_for_command
+
+
+@click.command(help="""Export a trained generator (a run directory or a generator .safetensors file) for deployment.
+
+\b
+--onnx       one self-contained .onnx file: inputs z (float32, batch x z_dim) and, for conditional
+             generators, label (int64); output image in [-1, 1]; dynamic batch; BatchNorm folded
+             into the layer before it; gancli metadata (latent size, classes, shape, named
+             directions...) in metadata_props
+--torchscript  a torch.jit.trace module (.pt)
+--pt2        a torch.export program (.pt2), dynamic batch
+With none of them, writes RUN/generator.onnx (or FILE.onnx beside a generator file).
+
+\b
+Every file is checked against torch eager on fixed inputs at batch 1, 7 and 64 before it is moved
+into place: above a max abs difference of 1e-4 the command fails (exit 1) without writing that file.
+Spectral norm and other parametrizations are baked into plain weights. The run's named directions
+(RUN/directions.safetensors) go into every file, so `gancli generate --direction` works from it alone.
+
+\b
+Examples:
+  gancli export runs/0001 --onnx g.onnx
+  gancli export runs/0001 --onnx g.onnx --torchscript g.pt --pt2 g.pt2
+  gancli export runs/0001/checkpoints/step-00000500.safetensors --onnx g500.onnx --opset 18
+  gancli generate g.onnx -n 64 -o grid.png          (no torch needed from here on)
+""")
+@click.argument("target", type=click.Path())
+@click.option("--onnx", "onnx_path", type=click.Path(), help="write an ONNX model here (OUT.onnx)")
+@click.option("--torchscript", "torchscript_path", type=click.Path(), help="write a TorchScript module here (OUT.pt)")
+@click.option("--pt2", "pt2_path", type=click.Path(), help="write a torch.export program here (OUT.pt2)")
+@click.option("--opset", type=int, help="ONNX opset version (default: the exporter's, 20)")
+@click.option("--directions", "directions_path", type=click.Path(),
+              help="directions file to embed (default: the run's directions.safetensors, if any)")
+@click.option("--no-verify", is_flag=True, help="skip the comparison against torch eager")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON report on stdout")
+def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, no_verify, as_json):
+    outputs = {fmt: path for fmt, path in (("onnx", onnx_path), ("torchscript", torchscript_path),
+                                           ("pt2", pt2_path)) if path}
+    if not outputs:
+        outputs = {"onnx": _default_onnx_path(target)}
+    if directions_path and not os.path.isfile(directions_path):
+        raise GancliError(f"directions file {directions_path} does not exist")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise GancliError("gancli export needs torch, which this installation lacks (a light install only runs "
+                          "gancli generate): pip install torch") from None
+    registry = registry_for_command()
+
+    from ..export import BATCHES, TOLERANCE, export_generator
+
+    info, written = export_generator(target, outputs, opset=opset, check=not no_verify,
+                                     directions=directions_path, registry=registry)
+    if as_json:
+        click.echo(json.dumps({"source": target, "metadata": info.as_json(),
+                               "exports": [e.as_json() for e in written]}, indent=2))
+        return
+    classes = f"{info.num_classes} classes" if info.num_classes else "unconditional"
+    click.echo(f"{target}: {info.architecture.get('name')} generator at step {info.step}, z_dim {info.z_dim}, "
+               f"{classes}, {len(info.directions)} named directions")
+    for e in written:
+        check = ("not verified" if e.differences is None else
+                 f"max |diff| vs torch {max(e.differences.values()):.1e} at batch "
+                 f"{', '.join(map(str, BATCHES))} (tolerance {TOLERANCE:.0e})")
+        click.echo(f"  {e.format:<12} {e.path}  {e.bytes / 1e6:.1f} MB  {check}")
+
+
+def _default_onnx_path(target: str) -> str:
+    if os.path.isdir(target):
+        return os.path.join(target, "generator.onnx")
+    return os.path.splitext(target)[0] + ".onnx"
