@@ -73,7 +73,7 @@ def sample(target, count, seed, label, per_class, interpolate, interp_steps, out
         if num_classes:
             _check_class(label if label is not None else 0, num_classes, "--label")
             labels = torch.full((count,), label) if label is not None else torch.arange(count) % num_classes
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: parametrizations such as spectral norm refuse it
         samples = G(z.to(dev), None if labels is None else labels.to(dev))
     try:
         save_samples(samples, output, meta["spec"]["kind"], nrow=nrow)

@@ -29,6 +29,7 @@ def save(path: str, tensors: dict, meta: dict) -> None:
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp,
                   metadata={META_KEY: json.dumps(meta)})
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp and safetensors make private files; this is an ordinary one
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -78,6 +79,12 @@ def load(path: str, prefix: str | None = None, device: str = "cpu") -> tuple[dic
     except Exception as exc:
         raise GancliError(f"{path} could not be read ({_reason(exc)}); it may be truncated or corrupted") from None
     return tensors, meta
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _reason(exc: Exception) -> str:
