@@ -14,7 +14,7 @@ from helpers import TINY, one_line_error, run
     (["--loss", "hinj"], "unknown loss 'hinj'"),
     (["--data", "digts"], 'did you mean "digits"'),
     (["--lipschitz", "gradient-penality"], 'did you mean "gradient-penalty"'),
-    (["--loss", "wgan"], "it has none: add --lipschitz NAME (one of gradient-penalty, weight-clip), or --lipschitz none"),
+    (["--loss", "wgan"], "it has none: add --lipschitz NAME (one of gradient-penalty, spectral-norm, weight-clip), or --lipschitz none"),
     (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
     (["--steps", "-5"], "--steps must be 0 or more, got -5"),
     (["--lr", "0"], "--lr must be positive"),
@@ -100,7 +100,7 @@ def test_sample_errors(trained, tmp_path):
     one_line_error(run("sample", tmp_path / "missing", "-o", tmp_path / "x.png"), "does not exist")
     one_line_error(run("sample", trained, "-o", tmp_path / "x.gif"), "must end in .png")
     one_line_error(run("sample", trained, "-n", 0, "-o", tmp_path / "x.png"), "-n must be at least 1")
-    one_line_error(run("sample", trained, "--label", 2, "-o", tmp_path / "x.png"), "needs a conditional generator")
+    one_line_error(run("sample", trained, "--label", 2, "-o", tmp_path / "x.png"), "need a conditional generator")
     one_line_error(run("sample", trained, "-o", trained / "run.json" / "x.png"), "cannot write")
 
 
@@ -133,3 +133,26 @@ def test_help_and_list_do_not_import_torch():
 def test_python_dash_m_works():
     out = subprocess.run([sys.executable, "-m", "gancli", "--help"], capture_output=True, text=True, check=True)
     assert "Usage: gancli" in out.stdout
+
+
+def test_commands_that_need_torch_say_so_when_it_is_missing(tmp_path):
+    code = ("import sys; sys.modules['torch'] = None\n"  # makes `import torch` raise ModuleNotFoundError
+            "from gancli.cli import cli\n"
+            "cli(['sample', 'nowhere', '-o', 'x.png'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "needs PyTorch, which is not installed: pip install torch" in proc.stderr
+
+
+def test_checkpoints_are_not_private_files(tmp_path):
+    import os
+    import stat
+
+    import torch
+
+    from gancli.engine import checkpoint
+
+    checkpoint.save(str(tmp_path / "c.safetensors"), {"w": torch.zeros(1)}, {})
+    (tmp_path / "plain.txt").write_text("")  # an ordinary file: its mode follows the umask
+    mode = stat.S_IMODE(os.stat(tmp_path / "c.safetensors").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "plain.txt").st_mode) & ~0o111

@@ -20,7 +20,7 @@ def test_wgan_gp_run_leaves_a_complete_run_directory(tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((out / "run.json").read_text())
     assert config["loss"]["name"] == "wgan-gp" and config["n_critic"] == 5
-    assert config["lipschitz"][0] == {"name": "gradient-penalty", "options": {"lambda": 10.0},
+    assert config["lipschitz"][0] == {"name": "gradient-penalty", "options": {"lambda": 10.0, "one_sided": False},
                                       "plugin": "gancli.default_plugins.lipschitz", "distribution": "gancli",
                                       "version": "0.1.0"}
     metrics = read_metrics(out)

@@ -1,14 +1,18 @@
 """DCGAN (Radford et al. 2016): transposed-convolution generator, strided-convolution discriminator.
 
-Both adapt to a square image of side H = s0 * 2^k with 3 <= s0 <= 7 (28 = 7*4, 32 = 4*8, 64 = 4*16):
-the generator projects z to s0 x s0 and doubles k times; the discriminator halves k times and ends in a
-s0 x s0 convolution to one score.
+Two layouts:
+
+- ``standard`` adapts to a square image of side H = s0 * 2^k with 3 <= s0 <= 7 (28 = 7*4, 32 = 4*8,
+  64 = 4*16): the generator projects z to s0 x s0 and doubles k times; the discriminator halves k times and
+  ends in a s0 x s0 convolution to one score.
+- ``course`` is the course's 28x28 network: generator 1 -> 3 -> 6 -> 13 -> 28 (channels 4w, 2w, w),
+  discriminator 28 -> 13 -> 5 -> 1 (channels w/4, w/2); w = 64 gives the course's exact sizes.
 """
 
 import torch
 from torch import nn
 
-from .common import check_labels, norm2d, one_hot
+from .common import Projection, check_labels, class_maps, norm2d, one_hot
 
 
 def plan_size(side: int) -> tuple[int, int]:
@@ -22,19 +26,52 @@ def plan_size(side: int) -> tuple[int, int]:
     return side // 2**k, k
 
 
+def _up(c_in: int, c_out: int, kernel: int, stride: int, padding: int = 0, bias: bool = True) -> list:
+    return [nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding, bias=bias), nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True)]
+
+
+def _standard_generator(z_in: int, channels: int, side: int, width: int) -> list:
+    s0, k = plan_size(side)
+    widths = [width * 2 ** i for i in reversed(range(k))]  # e.g. k=3: 4w, 2w, w
+    layers = _up(z_in, widths[0], s0, 1, bias=False)
+    for c_in, c_out in zip(widths, widths[1:]):
+        layers += _up(c_in, c_out, 4, 2, 1, bias=False)
+    return layers + [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+
+
+def _course_generator(z_in: int, channels: int, width: int) -> list:
+    # the course's make_gen_block sequence: kernel/stride (3,2) (4,1) (3,2) (4,2), default biases
+    return (_up(z_in, 4 * width, 3, 2) + _up(4 * width, 2 * width, 4, 1) + _up(2 * width, width, 3, 2)
+            + [nn.ConvTranspose2d(width, channels, 4, 2), nn.Tanh()])
+
+
+def _standard_discriminator(c_in: int, side: int, width: int, norm: str) -> list:
+    s0, k = plan_size(side)
+    widths = [width * 2 ** i for i in range(k)]  # e.g. k=3: w, 2w, 4w
+    layers = [nn.Conv2d(c_in, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Conv2d(a, b, 4, 2, 1, bias=norm == "none"), norm2d(norm, b), nn.LeakyReLU(0.2, inplace=True)]
+    return layers + [nn.Conv2d(widths[-1], 1, s0, 1, 0)]
+
+
+def _course_discriminator(c_in: int, width: int, norm: str) -> list:
+    # the course's make_disc_block sequence, hidden_dim = w/4: 28 -> 13 -> 5 -> 1, all kernel 4 stride 2
+    a, b = max(1, width // 4), max(1, width // 2)
+    return [nn.Conv2d(c_in, a, 4, 2), norm2d(norm, a), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(a, b, 4, 2), norm2d(norm, b), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(b, 1, 4, 2)]
+
+
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0):
+    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, layout: str = "standard"):
         super().__init__()
         channels, side = shape[0], shape[1]
-        s0, k = plan_size(side)
         self.z_dim, self.num_classes = z_dim, num_classes
-        widths = [width * 2 ** i for i in reversed(range(k))]  # e.g. k=3: 4w, 2w, w
-        layers = [nn.ConvTranspose2d(z_dim + num_classes, widths[0], s0, 1, 0, bias=False),
-                  nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
-        for c_in, c_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                       nn.ReLU(inplace=True)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        if layout == "course":
+            layers = _course_generator(z_dim + num_classes, channels, width)
+        else:
+            layers = _standard_generator(z_dim + num_classes, channels, side, width)
         self.net = nn.Sequential(*layers)
 
     def forward(self, z, labels=None):
@@ -45,22 +82,27 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, shape: tuple, width: int, num_classes: int = 0, norm: str = "batch"):
+    """Scores (N,). Conditional either the course's way (class channels concatenated to the image) or, with
+    ``projection``, by adding <embed(y), h> on the sum-pooled features h before the last convolution."""
+
+    def __init__(self, shape: tuple, width: int, num_classes: int = 0, norm: str = "batch",
+                 layout: str = "standard", projection: bool = False):
         super().__init__()
         channels, side = shape[0], shape[1]
-        s0, k = plan_size(side)
         self.num_classes = num_classes
-        widths = [width * 2 ** i for i in range(k)]  # e.g. k=3: w, 2w, 4w
-        layers = [nn.Conv2d(channels + num_classes, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        for c_in, c_out in zip(widths, widths[1:]):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), norm2d(norm, c_out),
-                       nn.LeakyReLU(0.2, inplace=True)]
-        layers.append(nn.Conv2d(widths[-1], 1, s0, 1, 0))
+        c_in = channels + (num_classes if num_classes and not projection else 0)
+        if layout == "course":
+            layers = _course_discriminator(c_in, width, norm)
+        else:
+            layers = _standard_discriminator(c_in, side, width, norm)
         self.net = nn.Sequential(*layers)
+        self.projection = Projection(num_classes, layers[-1].in_channels) if num_classes and projection else None
 
     def forward(self, x, labels=None):
         check_labels(labels, self.num_classes)
-        if self.num_classes:  # class channels: the one-hot vector broadcast over the image
-            maps = one_hot(labels, self.num_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[2:])
-            x = torch.cat([x, maps], dim=1)
+        if self.projection is not None:
+            h = self.net[:-1](x)
+            return self.net[-1](h).view(-1) + self.projection(h.sum(dim=(2, 3)), labels)
+        if self.num_classes:
+            x = class_maps(x, labels, self.num_classes)
         return self.net(x).view(-1)
