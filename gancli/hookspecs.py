@@ -30,3 +30,8 @@ def register_lipschitz(register):
 @hookspec
 def register_datasets(register):
     """Register datasets (subclasses of ``gancli.Dataset``)."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register evaluation metrics (subclasses of ``gancli.Metric``), run by ``gancli evaluate``."""

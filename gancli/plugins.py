@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "gancli.default_plugins.losses",
     "gancli.default_plugins.lipschitz",
     "gancli.default_plugins.datasets",
+    "gancli.default_plugins.metrics",
 )
 
 _registry: Registry | None = None

@@ -13,6 +13,7 @@ KINDS = {
     "loss": ("register_losses", components.Loss, "losses"),
     "lipschitz": ("register_lipschitz", components.LipschitzEnforcer, "lipschitz enforcers"),
     "dataset": ("register_datasets", components.Dataset, "datasets"),
+    "metric": ("register_metrics", components.Metric, "metrics"),
 }
 
 

@@ -61,3 +61,12 @@ def test_ema_generator_is_what_gets_sampled_and_resume_is_exact(tmp_path):
     assert run("train", "--resume", split, "--steps", 4).exit_code == 0
     resumed = load_file(str(split / "generator.safetensors"))
     assert all(torch.equal(resumed[k], sampled[k]) for k in sampled)
+
+
+def test_a_training_checkpoint_samples_from_its_average(tmp_path):
+    from gancli.engine.models import load_generator
+
+    assert run("train", "--steps", 2, "--ema", 0.9, "--out", tmp_path / "r", *TINY).exit_code == 0
+    G, _ = load_generator(str(tmp_path / "r" / "checkpoints" / "step-00000002.safetensors"))
+    sampled = load_file(str(tmp_path / "r" / "generator.safetensors"))
+    assert all(torch.equal(v, sampled["G." + k]) for k, v in G.state_dict().items())

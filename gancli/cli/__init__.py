@@ -14,6 +14,8 @@ COMMANDS = {
     "sample": "gancli.cli.sample:sample",
     "list": "gancli.cli.list_cmd:list_components",
     "plugins": "gancli.cli.plugins_cmd:plugins",
+    "evaluate": "gancli.cli.evaluate:evaluate",
+    "report": "gancli.cli.report:report",
     "export": "gancli.cli.export:export",
     "generate": "gancli.cli.generate:generate",
 }
@@ -38,6 +40,12 @@ class LazyGroup(click.Group):
         except GancliError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except ModuleNotFoundError as exc:
+            if exc.name != "torch":
+                raise
+            click.echo("Error: this command needs PyTorch, which is not installed: pip install torch "
+                       "(only `gancli generate` works without it)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +57,7 @@ def cli():
     Examples:
       gancli train --arch dcgan --loss wgan-gp     train on the built-in digits
       gancli sample runs/0001 -n 64 -o grid.png    draw from a trained generator
+      gancli evaluate runs/0001                    quality figures beside the real-data floor
       gancli export runs/0001 --onnx g.onnx        ONNX / TorchScript / .pt2, verified against torch
       gancli generate g.onnx -n 64 -o grid.png     draw from an ONNX export, without torch
       gancli list losses                           what can be combined, and its options

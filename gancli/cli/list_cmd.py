@@ -11,7 +11,7 @@ from ..registry import KINDS, kind_for
 from .common import registry_for_command
 
 
-@click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets.
+@click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets, metrics.
 
 \b
 Examples:

@@ -40,12 +40,15 @@ class MLPArchitecture(gancli.Architecture):
 
     class Options(gancli.Options):
         width: int = gancli.field(128, help="hidden width (generator blocks w..8w, discriminator 4w..w)", min=1)
+        g_norm: str = gancli.field("batch", choices=("batch", "none"),
+                                   help="generator normalisation: batch (the course) or none (better for 2-D points)")
         init: str = gancli.field("dcgan", help=_INIT_HELP, choices=("dcgan", "torch"))
 
     def build_generator(self, spec, z_dim, num_classes=0):
         from gancli.nn.mlp import MLPGenerator
 
-        G = MLPGenerator(z_dim, spec.shape, self.width, num_classes, bounded=spec.kind == "image")
+        G = MLPGenerator(z_dim, spec.shape, self.width, num_classes, bounded=spec.kind == "image",
+                         batch_norm=self.g_norm == "batch")
         return _initialise(G, self.init)
 
     def build_discriminator(self, spec, num_classes=0, batch_independent=False):

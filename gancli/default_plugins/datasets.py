@@ -79,6 +79,25 @@ class MNISTDataset(gancli.Dataset):
         return load_mnist(self.path, self.split, self.size)
 
 
+class StackedDigitsDataset(gancli.Dataset):
+    """Three built-in digits stacked as RGB channels: 1,000 modes (the stacked-MNIST protocol); labels 000-999."""
+
+    class Options(gancli.Options):
+        size: int = gancli.field(28, help="image side in pixels of each digit", min=8, max=256)
+        n: int = gancli.field(60_000, help="number of stacked images (a floor at the protocol's 26,000 samples needs 52,000)",
+                             min=1)
+        seed: int = gancli.field(0, help="seed the digit triples are drawn from")
+
+    def load(self):
+        from gancli.data.stacked import load_stacked_digits
+
+        return load_stacked_digits(self.size, self.n, self.seed)
+
+    def channel_source(self):
+        """Each channel is a digits image: evaluation classifies channels with a digits classifier."""
+        return "digits", {"size": self.size}
+
+
 @gancli.hookimpl
 def register_datasets(register):
     register("digits", DigitsDataset)
@@ -86,3 +105,4 @@ def register_datasets(register):
     register("grid", GridDataset)
     register("folder", FolderDataset, aliases=("images",))
     register("mnist", MNISTDataset)
+    register("stacked-digits", StackedDigitsDataset)

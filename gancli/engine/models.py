@@ -30,7 +30,9 @@ def build_generator(meta: dict, registry=None):
 def load_generator(target: str, device: str = "cpu", registry=None):
     """(generator in eval mode, metadata) from a run directory or a checkpoint file."""
     path = generator_file(target)
-    tensors, meta = checkpoint.load(path, prefix="G.", device=device)
+    tensors, meta = checkpoint.load(path, prefix="G_ema.", device=device)  # a training checkpoint's average
+    if not tensors:
+        tensors, meta = checkpoint.load(path, prefix="G.", device=device)
     if not tensors:
         raise GancliError(f"{path} holds no generator weights")
     G = build_generator(meta, registry).to(device)

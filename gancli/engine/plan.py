@@ -53,7 +53,7 @@ def choose(registry: Registry, kind: str, name: str, raw_options: dict) -> Choic
     return Choice(entry, options)
 
 
-def _data_choice(registry: Registry, spec: str, raw_options: dict) -> Choice:
+def data_choice(registry: Registry, spec: str, raw_options: dict) -> Choice:
     """``NAME``, ``NAME:ARGUMENT`` (for example ``mnist:~/mnist``) or a folder path."""
     name, sep, argument = spec.partition(":")
     if not registry.has("dataset", name) and os.path.isdir(os.path.expanduser(spec)):
@@ -86,7 +86,7 @@ def _enforcer_options(names: list, raw: dict) -> dict:
 def make_plan(config: TrainConfig, registry: Registry) -> Plan:
     arch = choose(registry, "architecture", config.arch, parse_or_dict(config.arch_opt))
     loss = choose(registry, "loss", config.loss, parse_or_dict(config.loss_opt))
-    data = _data_choice(registry, config.data, parse_or_dict(config.data_opt))
+    data = data_choice(registry, config.data, parse_or_dict(config.data_opt))
     loss_cls = loss.entry.cls
 
     requested = config.lipschitz

@@ -11,12 +11,14 @@ from .common import check_labels, one_hot
 class MLPGenerator(nn.Module):
     """z (+ one-hot class) -> Linear+BatchNorm+ReLU blocks of width w, 2w, 4w, 8w -> Linear -> shape."""
 
-    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, bounded: bool = True):
+    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, bounded: bool = True,
+                 batch_norm: bool = True):
         super().__init__()
         self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
         layers, fan_in = [], z_dim + num_classes
         for mult in (1, 2, 4, 8):
-            layers += [nn.Linear(fan_in, width * mult), nn.BatchNorm1d(width * mult), nn.ReLU(inplace=True)]
+            norm = nn.BatchNorm1d(width * mult) if batch_norm else nn.Identity()
+            layers += [nn.Linear(fan_in, width * mult), norm, nn.ReLU(inplace=True)]
             fan_in = width * mult
         layers.append(nn.Linear(fan_in, math.prod(self.shape)))
         if bounded:

@@ -1,0 +1,19 @@
+"""Classifiers that gancli trains itself on a dataset's labels, offline, and caches.
+
+They serve as feature extractors for the image metrics (the penultimate layer), as the class judge of
+conditional generators and stacked digits, and as attribute scorers (multi-label). The API:
+
+- :func:`train_classifier` trains a :class:`Classifier` on images and labels, keeping a held-out split
+  whose accuracy is recorded with the model;
+- :class:`Classifier` has ``features``, ``logits``, ``probabilities`` and ``predict``;
+- :func:`save_classifier` / :func:`load_classifier` write and read safetensors files;
+- :func:`cached_classifier` returns the cached classifier for a key (dataset, options, shape) or trains,
+  saves and returns a new one. The cache lives in ``$GANCLI_CACHE_DIR`` (default ``~/.cache/gancli``).
+"""
+
+from .model import Classifier, ConvNet
+from .store import CACHE_ENV, cache_dir, cached_classifier, load_classifier, save_classifier
+from .train import TrainSettings, train_classifier
+
+__all__ = ["CACHE_ENV", "Classifier", "ConvNet", "TrainSettings", "cache_dir", "cached_classifier",
+           "load_classifier", "save_classifier", "train_classifier"]

@@ -1,0 +1,114 @@
+"""Training a classifier on a dataset's labels, with a held-out split that measures its accuracy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import GancliError
+from .model import MULTICLASS, MULTILABEL, Classifier, ConvNet
+
+RECIPE = 1  # bump when the recipe below changes, so cached classifiers are retrained
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How the classifier is trained; part of the cache key."""
+
+    width: int = 32
+    feature_dim: int = 128
+    epochs: int = 30
+    max_steps: int = 3000  # big datasets: fewer epochs
+    batch_size: int = 64
+    lr: float = 1e-3
+    holdout: float = 0.2  # fraction of the labelled images kept out of training to measure accuracy
+    seed: int = 0
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "recipe": RECIPE}
+
+
+def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: TrainSettings = TrainSettings(),
+                     progress=None) -> Classifier:
+    """A classifier of images ``x`` (N, C, H, W) in [-1, 1].
+
+    ``labels`` is (N,) int64 class indices (multiclass) or (N, A) 0/1 floats (multi-label attributes);
+    ``names`` names the classes or attributes. ``progress(step, total)`` is called as training advances.
+    The global random state is left untouched.
+    """
+    task = MULTICLASS if labels.dim() == 1 else MULTILABEL
+    _check(x, labels, names, task, settings)
+    with torch.random.fork_rng():
+        torch.manual_seed(settings.seed)
+        order = torch.randperm(len(x))
+        n_held = max(1, round(len(x) * settings.holdout))
+        held, train = order[:n_held], order[n_held:]
+        net = ConvNet(x.shape[1], len(names), settings.width, settings.feature_dim)
+        steps = min(settings.max_steps, settings.epochs * math.ceil(len(train) / settings.batch_size))
+        _fit(net, x[train], labels[train], task, steps, settings, progress)
+    classifier = Classifier(net, {"task": task, "names": list(names), "shape": list(x.shape[1:]),
+                                  "width": settings.width, "feature_dim": settings.feature_dim})
+    classifier.info.update(accuracy=_accuracy(classifier, x[held], labels[held]), n_train=len(train),
+                           n_holdout=len(held), steps=steps, settings=settings.as_json())
+    return classifier
+
+
+def _check(x, labels, names, task, settings) -> None:
+    if x.dim() != 4:
+        raise GancliError(f"a classifier needs images (N, C, H, W); got a tensor of shape {tuple(x.shape)}")
+    if min(x.shape[2:]) < 4:
+        raise GancliError(f"images of {x.shape[2]}x{x.shape[3]} are too small for the classifier (4x4 at least)")
+    if len(labels) != len(x):
+        raise GancliError(f"{len(x)} images but {len(labels)} labels")
+    if len(x) < 2 or round(len(x) * settings.holdout) >= len(x):
+        raise GancliError(f"{len(x)} labelled images are too few to train a classifier and hold some out")
+    if task == MULTICLASS and len(names) < 2:
+        raise GancliError("a classifier needs at least 2 classes")
+    if task == MULTILABEL and labels.shape[1] != len(names):
+        raise GancliError(f"{labels.shape[1]} attribute columns but {len(names)} attribute names")
+
+
+def _shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Random translations by up to ``max_shift`` pixels (edge-padded): cheap augmentation for small sets."""
+    if max_shift == 0:
+        return x
+    n, _, h, w = x.shape
+    padded = F.pad(x, (max_shift,) * 4, mode="replicate")
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n)).tolist()
+    return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+
+
+def _fit(net, x, labels, task, steps, settings, progress) -> None:
+    opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=max(steps, 1))
+    max_shift = max(1, min(x.shape[2:]) // 14)
+    net.train()
+    perm, pos = torch.randperm(len(x)), 0
+    for step in range(steps):
+        if pos + settings.batch_size > len(x):
+            perm, pos = torch.randperm(len(x)), 0
+        idx = perm[pos:pos + settings.batch_size]
+        pos += settings.batch_size
+        out = net(_shift(x[idx], max_shift))
+        if task == MULTICLASS:
+            loss = F.cross_entropy(out, labels[idx])
+        else:
+            loss = F.binary_cross_entropy_with_logits(out, labels[idx].float())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if progress is not None:
+            progress(step + 1, steps)
+    net.eval()
+
+
+def _accuracy(classifier: Classifier, x, labels) -> float:
+    """Fraction of held-out images classified right (multi-label: of attribute decisions made right)."""
+    predicted = classifier.predict(x)
+    if classifier.info["task"] == MULTICLASS:
+        return float((predicted == labels).float().mean())
+    return float((predicted == (labels > 0.5)).float().mean())
