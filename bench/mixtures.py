@@ -32,8 +32,8 @@ RECIPES = {
     "wgan-gp": ["--loss", "wgan-gp"],
     "wgan-gp-pack4": ["--loss", "wgan-gp", "--pack", "4"],
 }
-COMMON = ["--arch", "mlp", "--arch-opt", "width=64", "--arch-opt", "g_norm=none", "--arch-opt", "init=torch",
-          "--batch-size", "256", "--lr", "1e-3", "--sample-every", "100000", "--checkpoint-every", "100000",
+COMMON = ["--arch", "mlp", "--arch-opt", "width=32", "--arch-opt", "g_norm=none", "--arch-opt", "init=torch",
+          "--z-dim", "2", "--batch-size", "256", "--lr", "2e-4", "--sample-every", "100000", "--checkpoint-every", "100000",
           "--log-every", "500"]
 STD = {"ring": 0.01, "grid": 0.05}
 
