@@ -32,9 +32,9 @@ RECIPES = {
     "wgan-gp": ["--loss", "wgan-gp"],
     "wgan-gp-pack4": ["--loss", "wgan-gp", "--pack", "4"],
 }
-COMMON = ["--arch", "mlp", "--arch-opt", "width=32", "--arch-opt", "g_norm=none", "--arch-opt", "init=torch",
-          "--z-dim", "2", "--batch-size", "256", "--lr", "2e-4", "--sample-every", "100000", "--checkpoint-every", "100000",
-          "--log-every", "500"]
+COMMON = ["--arch", "mlp", "--arch-opt", "layout=flat", "--arch-opt", "width=128", "--arch-opt", "g_norm=none",
+          "--arch-opt", "init=torch", "--z-dim", "2", "--ema", "0.999", "--batch-size", "256", "--lr", "2e-4",
+          "--sample-every", "100000", "--checkpoint-every", "100000", "--log-every", "500"]
 STD = {"ring": 0.01, "grid": 0.05}
 
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "mixtures.md"))
     args = parser.parse_args()

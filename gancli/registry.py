@@ -71,7 +71,8 @@ class Registry:
         """Add a component; a name or alias that is already taken raises GancliError naming both plugins."""
         interface = KINDS[kind][1]
         if not (isinstance(cls, type) and issubclass(cls, interface)):
-            raise GancliError(f"plugin {plugin.name}: {kind} {name!r} must be a subclass of gancli.{interface.__name__}")
+            raise GancliError(f"plugin {plugin.name}: {kind} {name!r} must be a subclass of "
+                              f"gancli.{interface.__name__}")
         for word in (name, *aliases):
             owner = self._owner(kind, word)
             if owner is not None:

@@ -147,3 +147,14 @@ def test_mixture_datasets_follow_the_protocol(registry, name, centres, std):
     assert torch.equal(bundle.x, build(registry, "dataset", name, n=20000).load().x)  # drawn once from the seed
     if name == "ring":
         assert torch.allclose(table.norm(dim=1), torch.ones(8))
+
+
+def test_mlp_flat_layout_for_points(registry):
+    spec = DataSpec("points", (2,))
+    a = build(registry, "architecture", "mlp", width=16, layout="flat", g_norm="none")
+    G, D = a.build_generator(spec, 2), a.build_discriminator(spec)
+    widths = [m.out_features for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [16, 16, 16, 2]
+    assert [m.out_features for m in D.modules() if isinstance(m, torch.nn.Linear)] == [16, 16, 16, 1]
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules())
+    assert G(torch.randn(5, 2)).shape == (5, 2)

@@ -43,7 +43,8 @@ def list_components(kind, show_options, as_json):
             description = item["description"]
             if show_options:
                 description += "".join(f"\n  {o['name']}={o['default']!r}: {o['help']}" for o in item["options"])
-            source = "gancli" if item["builtin"] else f"{item['distribution'] or item['plugin']} {item['version'] or ''}"
+            package = f"{item['distribution'] or item['plugin']} {item['version'] or ''}"
+            source = "gancli" if item["builtin"] else package
             table.add_row(name, description, source.strip())
         console.print(table)
         console.print()
@@ -57,4 +58,5 @@ def _describe(entry) -> dict:
                  "lipschitz": [name for name, _ in cls.lipschitz]}
     return {"name": entry.name, "aliases": list(entry.aliases), "description": entry.description,
             "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
-            "version": entry.plugin.version, "builtin": entry.plugin.builtin, "options": [info.as_json() for info in schema(cls.Options)], **extra}
+            "version": entry.plugin.version, "builtin": entry.plugin.builtin,
+            "options": [info.as_json() for info in schema(cls.Options)], **extra}

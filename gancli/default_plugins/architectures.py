@@ -33,6 +33,10 @@ def _square_side(name: str, spec) -> int:
     return spec.shape[1]
 
 
+# layout -> (generator width multipliers, discriminator width multipliers)
+_MLP_LAYOUTS = {"course": ((1, 2, 4, 8), (4, 2, 1)), "flat": ((1, 1, 1), (1, 1, 1))}
+
+
 class MLPArchitecture(gancli.Architecture):
     """The course's basic GAN: Linear+BatchNorm+ReLU generator, Linear+LeakyReLU(0.2) discriminator."""
 
@@ -40,6 +44,9 @@ class MLPArchitecture(gancli.Architecture):
 
     class Options(gancli.Options):
         width: int = gancli.field(128, help="hidden width (generator blocks w..8w, discriminator 4w..w)", min=1)
+        layout: str = gancli.field("course", choices=("course", "flat"),
+                                   help="course = G widths w, 2w, 4w, 8w and D 4w, 2w, w; flat = three layers of w "
+                                        "in each (better for 2-D points)")
         g_norm: str = gancli.field("batch", choices=("batch", "none"),
                                    help="generator normalisation: batch (the course) or none (better for 2-D points)")
         init: str = gancli.field("dcgan", help=_INIT_HELP, choices=("dcgan", "torch"))
@@ -48,13 +55,14 @@ class MLPArchitecture(gancli.Architecture):
         from gancli.nn.mlp import MLPGenerator
 
         G = MLPGenerator(z_dim, spec.shape, self.width, num_classes, bounded=spec.kind == "image",
-                         batch_norm=self.g_norm == "batch")
+                         batch_norm=self.g_norm == "batch", multipliers=_MLP_LAYOUTS[self.layout][0])
         return _initialise(G, self.init)
 
     def build_discriminator(self, spec, num_classes=0, batch_independent=False):
         from gancli.nn.mlp import MLPDiscriminator
 
-        return _initialise(MLPDiscriminator(spec.shape, self.width, num_classes), self.init)
+        D = MLPDiscriminator(spec.shape, self.width, num_classes, multipliers=_MLP_LAYOUTS[self.layout][1])
+        return _initialise(D, self.init)
 
 
 class DCGANArchitecture(gancli.Architecture):

@@ -9,14 +9,14 @@ from .common import check_labels, one_hot
 
 
 class MLPGenerator(nn.Module):
-    """z (+ one-hot class) -> Linear+BatchNorm+ReLU blocks of width w, 2w, 4w, 8w -> Linear -> shape."""
+    """z (+ one-hot class) -> Linear+BatchNorm+ReLU blocks of width w * mult (the course: w, 2w, 4w, 8w) -> shape."""
 
     def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, bounded: bool = True,
-                 batch_norm: bool = True):
+                 batch_norm: bool = True, multipliers: tuple = (1, 2, 4, 8)):
         super().__init__()
         self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
         layers, fan_in = [], z_dim + num_classes
-        for mult in (1, 2, 4, 8):
+        for mult in multipliers:
             norm = nn.BatchNorm1d(width * mult) if batch_norm else nn.Identity()
             layers += [nn.Linear(fan_in, width * mult), norm, nn.ReLU(inplace=True)]
             fan_in = width * mult
@@ -33,13 +33,13 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """flattened x (+ one-hot class) -> Linear+LeakyReLU(0.2) blocks of width 4w, 2w, w -> Linear -> (N,)."""
+    """flattened x (+ one-hot class) -> Linear+LeakyReLU(0.2) blocks of width w * mult (the course: 4w, 2w, w)."""
 
-    def __init__(self, shape: tuple, width: int, num_classes: int = 0):
+    def __init__(self, shape: tuple, width: int, num_classes: int = 0, multipliers: tuple = (4, 2, 1)):
         super().__init__()
         self.num_classes = num_classes
         layers, fan_in = [], math.prod(shape) + num_classes
-        for mult in (4, 2, 1):
+        for mult in multipliers:
             layers += [nn.Linear(fan_in, width * mult), nn.LeakyReLU(0.2, inplace=True)]
             fan_in = width * mult
         layers.append(nn.Linear(fan_in, 1))
