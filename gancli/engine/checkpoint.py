@@ -29,7 +29,7 @@ def save(path: str, tensors: dict, meta: dict) -> None:
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp,
                   metadata={META_KEY: json.dumps(meta)})
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp and safetensors make private files; this is an ordinary one
+        give_ordinary_permissions(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -81,10 +81,11 @@ def load(path: str, prefix: str | None = None, device: str = "cpu") -> tuple[dic
     return tensors, meta
 
 
-def _umask() -> int:
+def give_ordinary_permissions(path: str) -> None:
+    """Mode 0666 less the umask: mkstemp and safetensors make private files, but outputs are ordinary ones."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    os.chmod(path, 0o666 & ~mask)
 
 
 def _reason(exc: Exception) -> str:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from .. import __version__
+from ..engine.checkpoint import give_ordinary_permissions
 from ..errors import GancliError
 from ..runtime.metadata import GeneratorInfo
 from . import to_onnx, to_pt2, to_torchscript, verify
@@ -128,7 +129,5 @@ def _temporary_beside(path: str, suffix: str) -> str:
     except OSError as exc:
         raise GancliError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; the export should get the usual permissions
+    give_ordinary_permissions(temp)
     return temp
