@@ -70,3 +70,17 @@ def test_a_training_checkpoint_samples_from_its_average(tmp_path):
     G, _ = load_generator(str(tmp_path / "r" / "checkpoints" / "step-00000002.safetensors"))
     sampled = load_file(str(tmp_path / "r" / "generator.safetensors"))
     assert all(torch.equal(v, sampled["G." + k]) for k, v in G.state_dict().items())
+
+
+def test_a_run_made_before_ema_and_pack_existed_still_resumes(tmp_path):
+    import json
+
+    out = tmp_path / "old"
+    assert run("train", *TINY, "--steps", "2", "--out", out).exit_code == 0
+    settings = json.loads((out / "run.json").read_text())
+    for added_later in ("ema", "pack"):
+        del settings[added_later]
+    (out / "run.json").write_text(json.dumps(settings))
+    result = run("train", "--resume", out, "--steps", "3")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 3

@@ -119,3 +119,14 @@ def test_class_coverage_counts_modes_and_kl():
     assert class_coverage(np.arange(1000).repeat(26), 1000) == {"modes": 1000, "kl": 0.0}
     scores = class_coverage(np.array([0, 0, 1, 1]), 1000)
     assert scores["modes"] == 2 and scores["kl"] == pytest.approx(math.log(500))
+
+
+def test_undefined_figures_are_written_as_json_null():
+    import json
+
+    from gancli.metrics.coverage import mixture_scores
+    from gancli.metrics.records import json_ready
+
+    far_away = mixture_scores(np.full((5, 2), 100.0), np.zeros((3, 2)), 0.1)
+    assert far_away["hq"] == 0 and far_away["kl"] != far_away["kl"]  # NaN: no high-quality point to histogram
+    assert json.loads(json.dumps(json_ready({"scores": [far_away]}), allow_nan=False))["scores"][0]["kl"] is None

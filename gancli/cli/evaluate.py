@@ -89,7 +89,10 @@ def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, ince
             where = append_record(target, result)
         feedback.say(f"recorded in {where}")
     if as_json:
-        click.echo(json.dumps(results[0] if len(results) == 1 else {"evaluations": results}, indent=2))
+        from ..metrics.records import json_ready
+
+        payload = results[0] if len(results) == 1 else {"evaluations": results}
+        click.echo(json.dumps(json_ready(payload), indent=2))
         return
     for result in results:
         print_result(result)

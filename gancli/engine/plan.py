@@ -144,7 +144,8 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
                 raise GancliError(missing_component_message(kind, item)) from None
             return Choice(entry, resolve(entry.cls.Options, item["options"], f'{kind} "{entry.name}"'))
 
-        config = TrainConfig(**{k: data[k] for k in SETTINGS})
+        # A setting added after the run was made takes its default, which is how such runs were trained.
+        config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data})
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
                     int(data["n_critic"]), config)

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 
 EVALUATIONS = "evaluations.jsonl"
 
 
+def json_ready(value):
+    """``value`` with NaN and infinities turned into None, so the JSON written is valid JSON (null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value
+
+
 def append_record(run_dir: str, result: dict) -> str:
     path = os.path.join(run_dir, EVALUATIONS)
     with open(path, "a") as fh:
-        fh.write(json.dumps(result) + "\n")
+        fh.write(json.dumps(json_ready(result)) + "\n")
     return path
 
 
