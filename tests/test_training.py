@@ -166,3 +166,14 @@ def test_per_class_grid_and_class_interpolation(tmp_path):
     one_line_error(run("sample", out, "--interpolate", "3-8", "-o", tmp_path / "x.png"), "A:B")
     one_line_error(run("sample", out, "--interpolate", "3:10", "-o", tmp_path / "x.png"), "must be in 0..9")
     one_line_error(run("sample", out, "--per-class", "--label", 1, "-o", tmp_path / "x.png"), "choose one of")
+
+
+def test_linear_lr_decay_falls_to_zero_at_the_last_step(tmp_path):
+    out = tmp_path / "r"
+    result = run("train", "--steps", 4, "--lr", 0.001, "--lr-decay", "linear", "--checkpoint-every", 1,
+                 "--keep-checkpoints", 4, "--out", out, *TINY)
+    assert result.exit_code == 0, result.output
+    used = [checkpoint.read_meta(str(path))["optimizer_groups"]["G"][0]["lr"]
+            for path in sorted((out / "checkpoints").iterdir())]
+    assert used == pytest.approx([0.001, 0.00075, 0.0005, 0.00025])  # the rate each step was taken with
+    assert json.loads((out / "run.json").read_text())["lr_decay"] == "linear"

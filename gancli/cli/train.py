@@ -52,6 +52,8 @@ Examples:
 @click.option("--z-dim", type=int, help=f"latent size {_default('z_dim')}")
 @click.option("--n-critic", type=int, help="discriminator steps per generator step (default: the loss's)")
 @click.option("--lr", type=float, help=f"Adam learning rate for G and D {_default('lr')}")
+@click.option("--lr-decay", type=click.Choice(["none", "linear"]),
+              help="linear: both learning rates fall linearly to 0 at the last step (default none)")
 @click.option("--beta1", type=float, help=_default("beta1"))
 @click.option("--beta2", type=float, help=_default("beta2"))
 @click.option("--seed", type=int, help=_default("seed"))

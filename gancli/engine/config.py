@@ -28,6 +28,7 @@ class TrainConfig:
     z_dim: int = 64
     n_critic: int = None  # None: the loss's default
     lr: float = 2e-4
+    lr_decay: str = "none"  # "linear": both learning rates fall linearly to 0 at the last step
     beta1: float = 0.5
     beta2: float = 0.999
     seed: int = 0
@@ -57,6 +58,8 @@ class TrainConfig:
             raise GancliError(f"--n-critic must be at least 1, got {self.n_critic}")
         if not self.lr > 0:
             raise GancliError(f"--lr must be positive, got {self.lr}")
+        if self.lr_decay not in LR_DECAYS:
+            raise GancliError(f"--lr-decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise GancliError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
@@ -64,9 +67,10 @@ class TrainConfig:
             raise GancliError(f"--device must be auto, cpu or cuda (or cuda:N), got {self.device!r}")
 
 
+LR_DECAYS = ("none", "linear")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
-SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "beta1", "beta2", "seed", "device",
+SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed", "device",
             "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
 
 

@@ -153,6 +153,7 @@ class Trainer:
         with _stop_requests() as stop:
             try:
                 while self.step < config.steps:
+                    self._set_learning_rate()
                     for _ in range(n_critic):
                         d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step()
                     g_loss = self.generator_step(real, labels)
@@ -179,6 +180,16 @@ class Trainer:
             self.save_grid()
             self.save_checkpoint()
         return record or {"step": self.step}
+
+    def _set_learning_rate(self) -> None:
+        """The learning rate for the coming step; a function of the step alone, so a resumed run matches."""
+        config = self.plan.config
+        if config.lr_decay == "none":
+            return
+        lr = config.lr * (1 - self.step / config.steps)
+        for optimizer in (self.opt_G, self.opt_D):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     def _log(self, totals, count: int, seconds: float) -> dict:
         values = (totals / count).tolist()
