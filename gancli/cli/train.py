@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import click
 
@@ -13,7 +16,7 @@ from .common import registry_for_command
 
 _DEFAULTS = TrainConfig()
 # Settings that may change when a run is resumed; everything else is fixed by the run's run.json.
-_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device")
+_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite")
 
 
 def _default(name: str) -> str:
@@ -30,6 +33,8 @@ Examples:
   gancli train --arch mlp --data grid --steps 5000
   gancli train --data folder:~/pictures --data-opt size=64
   gancli train --resume runs/0001 --steps 4000    continue a run
+  gancli train --nproc-per-node 4 --steps 4000   data-parallel on 4 processes (torchrun)
+  torchrun --nproc-per-node 4 -m gancli train    the same, launched by torchrun (multi-node too)
 """
 
 
@@ -65,8 +70,15 @@ Examples:
 @click.option("--checkpoint-every", type=int, help=f"steps between checkpoints {_default('checkpoint_every')}")
 @click.option("--log-every", type=int, help=f"steps between metrics lines {_default('log_every')}")
 @click.option("--keep-checkpoints", type=int, help=f"training checkpoints kept {_default('keep_checkpoints')}")
+@click.option("--on-nonfinite", type=click.Choice(["stop", "rollback"]),
+              help="when a loss becomes NaN/inf: stop (keeping the last good checkpoint), or roll back to it and "
+                   "halve the learning rate, up to 3 times (default stop)")
+@click.option("--nproc-per-node", type=int, metavar="N",
+              help="train data-parallel on N processes of this machine (one per GPU, or CPU processes), launched "
+                   "through torchrun; --batch-size is the global batch")
 @click.option("--dry-run", is_flag=True, help="print the resolved configuration and exit")
-def train(config_file, out, resume, dry_run, **flags):
+@click.pass_context
+def train(ctx, config_file, out, resume, dry_run, nproc_per_node, **flags):
     from ..engine.plan import make_plan, plan_from_json
 
     registry = registry_for_command()
@@ -90,7 +102,62 @@ def train(config_file, out, resume, dry_run, **flags):
     if dry_run:
         click.echo(json.dumps({"run_dir": run_dir, "resume": bool(resume), **plan.as_json()}, indent=2))
         return
+    if nproc_per_node is not None:
+        _launch(ctx, nproc_per_node, run_dir, new_run=not resume)
+        return
     _run(plan, run_dir, bool(resume))
+
+
+def _launch(ctx, nproc: int, run_dir: str, new_run: bool) -> None:
+    """Run this same command under torchrun on ``nproc`` local processes, with the run directory fixed."""
+    if nproc < 1:
+        raise GancliError(f"--nproc-per-node must be at least 1, got {nproc}")
+    if "WORLD_SIZE" in os.environ:
+        raise GancliError("--nproc-per-node is for a plain `gancli train`; under torchrun leave it out")
+    args = _command_line(ctx, skip=("nproc_per_node", "out"))
+    if new_run:
+        args += ["--out", run_dir]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+               "-m", "gancli", "train", *args]
+    click.echo(f"launching {nproc} processes: torchrun --standalone --nproc-per-node {nproc} -m gancli train "
+               f"{' '.join(args)}", err=True)
+    process = subprocess.Popen(command)
+    received = []
+
+    def forward(signum, frame):  # Ctrl-C already reaches torchrun through the terminal; SIGTERM may not
+        received.append(signum)
+        if signum == signal.SIGTERM:
+            process.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        click.echo(f"interrupted; continue with: gancli train --resume {run_dir} --nproc-per-node {nproc}",
+                   err=True)
+        raise SystemExit(130)
+    if code:
+        raise SystemExit(code)
+
+
+def _command_line(ctx, skip: tuple) -> list:
+    """The options this command was given, as arguments again (``skip`` left out)."""
+    args = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name in skip or value is None or value == () or value is False:
+            continue
+        if param.is_flag and param.secondary_opts:  # --conditional/--unconditional
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.is_flag:
+            args.append(param.opts[0])
+        else:
+            for item in value if param.multiple else (value,):
+                args += [param.opts[0], str(item)]
+    return args
 
 
 def _next_run() -> str:
@@ -100,18 +167,30 @@ def _next_run() -> str:
 
 
 def _run(plan, run_dir: str, resume: bool) -> None:
-    from ..engine.trainer import TrainingInterrupted, train as train_run
+    from ..engine import distributed
+    from ..engine.trainer import Reporter, TrainingInterrupted, train as train_run
     from .progress import RichReporter
 
-    reporter = RichReporter()
-    click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
-               f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}", err=True)
+    world = distributed.join(plan.config.device)  # under torchrun; a single process otherwise
     try:
-        record = train_run(plan, run_dir, reporter, resume=resume)
-    except TrainingInterrupted as stop:
-        click.echo(f"interrupted at step {stop.step}; checkpoint saved. Continue with: gancli train --resume "
-                   f"{run_dir}", err=True)
-        raise SystemExit(130) from None
+        run_dir = world.agree_text(run_dir)  # rank 0 numbers a new run
+        reporter = RichReporter() if world.is_main else Reporter()
+        if world.is_main:
+            ranks = f" on {world.size} processes" if world.active else ""
+            click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
+                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}{ranks}",
+                       err=True)
+        try:
+            record = train_run(plan, run_dir, reporter, resume=resume)
+        except TrainingInterrupted as stop:
+            if world.is_main:
+                click.echo(f"interrupted at step {stop.step}; checkpoint saved. Continue with: gancli train "
+                           f"--resume {run_dir}", err=True)
+            raise SystemExit(130) from None
+    finally:
+        distributed.leave()
+    if not world.is_main:
+        return
     summary = ", ".join(f"{k} {v}" for k, v in record.items() if k != "step")
     click.echo(f"done: step {record['step']}{': ' + summary if summary else ''}", err=True)
     click.echo(f"samples in {os.path.join(run_dir, 'samples')}; draw more with: gancli sample {run_dir} -n 64 "

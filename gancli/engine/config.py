@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from ..errors import GancliError, did_you_mean
@@ -37,6 +38,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     log_every: int = 10
     keep_checkpoints: int = 3
+    on_nonfinite: str = "stop"  # "rollback": back to the last checkpoint with the learning rate halved
 
     def check(self) -> None:
         """Refuse impossible values with one clear line each."""
@@ -63,15 +65,18 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise GancliError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.on_nonfinite not in ON_NONFINITE:
+            raise GancliError(f"--on-nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise GancliError(f"--device must be auto, cpu or cuda (or cuda:N), got {self.device!r}")
 
 
 LR_DECAYS = ("none", "linear")
+ON_NONFINITE = ("stop", "rollback")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed", "device",
-            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
+            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite")
 
 
 def config_from_toml(path: str) -> dict:
@@ -102,15 +107,32 @@ def config_from_toml(path: str) -> dict:
     return values
 
 
+def _check_open_typed(name: str, value) -> None:
+    """Fields whose default (None or a table) says nothing of their type: names, counts and option tables."""
+    if name == "lipschitz" and value is not None:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise GancliError(f"lipschitz must be an enforcer name or a list of names, got {value!r}")
+    elif name == "n_critic" and value is not None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GancliError(f"n_critic must be a whole number, got {value!r}")
+    elif name.endswith("_opt"):
+        pairs = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        if not isinstance(value, dict) and not pairs:
+            raise GancliError(f"{name} must be a table of option = value, got {value!r}")
+
+
 def build_config(values: dict) -> TrainConfig:
     """A checked TrainConfig from plain values (a TOML file's or the CLI's)."""
     for name, value in values.items():
+        _check_open_typed(name, value)
         default = FIELDS[name].default
         if isinstance(default, bool) and not isinstance(value, bool):
             raise GancliError(f"{name} must be true or false, got {value!r}")
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise GancliError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise GancliError(f"{name} must be a finite number, got {value!r}")
             if isinstance(default, int) and value != int(value):
                 raise GancliError(f"{name} must be a whole number, got {value!r}")
             value = type(default)(value)

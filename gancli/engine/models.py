@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..components import DataSpec
 from ..errors import GancliError
 from ..options import resolve, to_kwargs
 from ..plugins import get_registry
@@ -14,17 +13,17 @@ from .runs import generator_file
 def build_generator(meta: dict, registry=None):
     """An untrained generator of the architecture, options and shapes a checkpoint's metadata records."""
     registry = registry or get_registry()
-    try:
-        item, spec = meta["arch"], DataSpec.from_json(meta["spec"])
-        z_dim, num_classes = int(meta["z_dim"]), int(meta["num_classes"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise GancliError(f"checkpoint metadata is incomplete (missing {exc})") from None
+    item, spec, z_dim, num_classes = checkpoint.generator_fields(meta)
     if not registry.has("architecture", item.get("name", "")):
         raise GancliError(missing_component_message("architecture", item))
     entry = registry.get("architecture", item["name"])
     options = resolve(entry.cls.Options, item.get("options", {}), f'architecture "{entry.name}"')
     arch = entry.cls(**to_kwargs(entry.cls.Options, options))
-    return arch.build_generator(spec, z_dim, num_classes)
+    try:
+        return arch.build_generator(spec, z_dim, num_classes)
+    except (ValueError, TypeError, RuntimeError, MemoryError) as exc:  # sizes no network can be built for
+        raise GancliError(f'checkpoint metadata asks for a generator "{entry.name}" cannot build '
+                          f"({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})") from None
 
 
 def load_generator(target: str, device: str = "cpu", registry=None):
@@ -36,9 +35,5 @@ def load_generator(target: str, device: str = "cpu", registry=None):
     if not tensors:
         raise GancliError(f"{path} holds no generator weights")
     G = build_generator(meta, registry).to(device)
-    try:
-        G.load_state_dict(tensors)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
-        raise GancliError(f"{path} does not match its recorded architecture ({first})") from None
+    checkpoint.load_state(G, tensors, path)  # names, shapes and dtypes must all match
     return G.eval(), meta

@@ -1,12 +1,14 @@
 """The training loop: explicit discriminator and generator phases over a resolved Plan.
 
 Losses and Lipschitz enforcers are pure components; the trainer owns every forward pass, backward pass
-and optimizer step. Host synchronisation (``.item()``) happens only at logging steps.
+and optimizer step. Under torchrun it trains data-parallel (see distributed.py); every step's health is
+checked without stalling the device (see health.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import signal
@@ -19,13 +21,12 @@ import torch
 from .. import __version__
 from ..components import LipschitzEnforcer
 from ..errors import GancliError
-from . import checkpoint, runs
+from . import checkpoint, distributed, runs
+from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_values
 from .images import save_samples
 from .plan import Plan
 from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
 from .wrappers import GeneratorEMA, PackedDiscriminator, packed_shape
-
-_LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
 
 
 class TrainingInterrupted(Exception):
@@ -58,13 +59,19 @@ class Trainer:
         self.plan, self.run_dir = plan, run_dir
         self.reporter = reporter or Reporter()
         config = plan.config
-        self.device = pick_device(config.device)
+        self.world = world = distributed.current()
+        self.device = pick_device(distributed.device_for(config.device, world))
+        if config.batch_size % (world.size * config.pack):
+            raise GancliError(f"--batch-size {config.batch_size} is the global batch: it must be a multiple of "
+                              f"{world.size} processes x --pack {config.pack}")
         torch.manual_seed(config.seed)
 
         self.data = plan.data.build().load()
         spec = self.spec = self.data.spec
         for note in self.data.notes:
             self.reporter.message(note)
+        if not torch.isfinite(self.data.x).all():
+            raise GancliError(f'dataset "{plan.data.entry.name}" gave non-finite values (NaN or inf); fix the data')
         arch = plan.arch.build()
         if spec.kind not in arch.data_kinds:
             raise GancliError(f'architecture "{plan.arch.entry.name}" handles {", ".join(arch.data_kinds)} data, '
@@ -86,6 +93,9 @@ class Trainer:
         for enforcer in self.enforcers:
             D = enforcer.prepare(D)
         self.D = D.to(self.device)
+        # The wrapped networks average gradients over ranks; the plain ones are what checkpoints hold.
+        self.G_train = distributed.wrap(self.G, self.device, world)
+        self.D_train = distributed.wrap(self.D, self.device, world)
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
@@ -96,28 +106,46 @@ class Trainer:
         self.sampler = BatchSampler(len(self.x), config.batch_size, config.seed)
         self.step, self.elapsed = 0, 0.0
         self.d_steps = 0  # discriminator steps over the whole run (lazy regularisers count them)
+        self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
 
     # ---- the two phases -------------------------------------------------------------------------
     def _real_batch(self):
-        idx = self.sampler.next().to(self.device)
+        """This rank's slice of the global batch: every rank draws the same indices and keeps its part."""
+        idx = self.world.shard(self.sampler.next()).to(self.device)
         return self.x[idx], (self.labels[idx] if self.labels is not None else None)
 
-    def _noise(self, n: int):
-        return torch.randn(n, self.plan.config.z_dim, device=self.device)
+    def _noise(self):
+        """This rank's slice of the global batch's noise (drawn whole, so every rank's RNG stays in step)."""
+        z = torch.randn(self.plan.config.batch_size, self.plan.config.z_dim, device=self.device)
+        return self.world.shard(z)
 
-    def discriminator_step(self):
+    def _penalty_rng(self):
+        """Under torchrun each rank's penalty draws its own randomness, outside the stream all ranks share."""
+        if not self.world.active:
+            return contextlib.nullcontext()
+        seed = distributed.penalty_seed(self.plan.config.seed, self.d_steps, self.world.rank)
+        devices = [self.device] if self.device.type == "cuda" else []
+        return _seeded(seed, devices)
+
+    def discriminator_step(self, checks: Checks, phase: str = ""):
         real, labels = self._real_batch()
         with torch.no_grad():
-            fake = self.G(self._noise(len(real)), labels)
+            fake = self.G(self._noise(), labels)
+        checks.add("generator output" + phase, fake)
         self.opt_D.zero_grad(set_to_none=True)
-        real_out, fake_out = self.D(real, labels), self.D(fake, labels)
+        real_out, fake_out = self.D_train(real, labels), self.D_train(fake, labels)
+        checks.add("D(real)" + phase, real_out)
+        checks.add("D(fake)" + phase, fake_out)
         d_loss = self.loss.discriminator_loss(real_out, fake_out)
+        checks.add("d_loss" + phase, d_loss)
         penalty = torch.zeros((), device=self.device)
-        for enforcer in self.enforcers:
-            term = enforcer.penalty(lambda x: self.D(x, labels), real, fake, step=self.d_steps)
-            if term is not None:
-                penalty = penalty + term
+        with self._penalty_rng():
+            for enforcer in self.enforcers:
+                term = enforcer.penalty(lambda x: self.D_train(x, labels), real, fake, step=self.d_steps)
+                if term is not None:
+                    penalty = penalty + term
+        checks.add("penalty" + phase, penalty)
         (d_loss + penalty).backward()
         self.opt_D.step()
         self.d_steps += 1
@@ -125,15 +153,18 @@ class Trainer:
             enforcer.after_step(self.D)
         return d_loss.detach(), penalty.detach(), real_out.detach().mean(), fake_out.detach().mean(), real, labels
 
-    def generator_step(self, real, labels):
+    def generator_step(self, real, labels, checks: Checks):
         self.D.requires_grad_(False)  # the generator step needs no gradients for D's weights
         self.opt_G.zero_grad(set_to_none=True)
-        fake_out = self.D(self.G(self._noise(len(real)), labels), labels)
+        fake = self.G_train(self._noise(), labels)
+        checks.add("generator output @generator step", fake)
+        fake_out = self.D(fake, labels)
         real_out = None
         if self.loss.generator_uses_real:
             with torch.no_grad():
                 real_out = self.D(real, labels)
         g_loss = self.loss.generator_loss(fake_out, real_out)
+        checks.add("g_loss", g_loss)
         g_loss.backward()
         self.opt_G.step()
         if self.ema is not None:
@@ -141,26 +172,48 @@ class Trainer:
         self.D.requires_grad_(True)
         return g_loss.detach()
 
+    def train_step(self, stop: bool, monitor: StepMonitor):
+        """One generator step after n_critic discriminator steps; returns (verdict, rank-averaged values)."""
+        n_critic = self.plan.n_critic
+        checks = Checks()
+        self._set_learning_rate()
+        for i in range(n_critic):
+            phase = f" @critic step {i + 1} of {n_critic}" if n_critic > 1 else ""
+            d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step(checks, phase)
+        g_loss = self.generator_step(real, labels, checks)
+        self.step += 1
+        values = torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
+        return monitor.check(self.step, values, stop, checks), monitor.averaged
+
     # ---- the loop -------------------------------------------------------------------------------
     def run(self) -> dict:
         config = self.plan.config
-        n_critic = self.plan.n_critic
+        if config.on_nonfinite == "rollback" and not runs.checkpoints(self.run_dir):
+            self.save_checkpoint()  # something to roll back to before the first scheduled checkpoint
         self.reporter.start(config.steps, self.step)
-        totals = torch.zeros(len(_LOGGED), device=self.device)
+        monitor = StepMonitor(self.device, self.world)
+        totals = torch.zeros(len(LOGGED), device=self.device)
         count, last_log, first_step = 0, time.perf_counter(), self.step
         record = None
         self.G.train(), self.D.train()
         with _stop_requests() as stop:
             try:
                 while self.step < config.steps:
-                    self._set_learning_rate()
-                    for _ in range(n_critic):
-                        d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step()
-                    g_loss = self.generator_step(real, labels)
-                    self.step += 1
-                    totals += torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
+                    verdict, values = self.train_step(bool(stop), monitor)
+                    if self._diverged(verdict):
+                        totals.zero_()
+                        count, last_log, monitor = 0, time.perf_counter(), StepMonitor(self.device, self.world)
+                        continue
+                    totals += values
                     count += 1
-                    if self.step % config.log_every == 0 or self.step == config.steps:
+                    log = self.step % config.log_every == 0 or self.step == config.steps
+                    save = self.step % config.checkpoint_every == 0 or self.step == config.steps
+                    if log or save or (verdict is not None and verdict.stop):
+                        if self._diverged(monitor.flush()):  # CUDA: the pending verdict before any output
+                            totals.zero_()
+                            count, last_log = 0, time.perf_counter()
+                            continue
+                    if log:
                         now = time.perf_counter()
                         self.elapsed += now - last_log
                         record = self._log(totals, count, now - last_log)
@@ -168,10 +221,10 @@ class Trainer:
                         count, last_log = 0, now
                     if self.step % config.sample_every == 0 or self.step == config.steps:
                         self.save_grid()
-                    if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                    if save:
                         self.save_checkpoint()
                     self.reporter.update(self.step, record)
-                    if stop:
+                    if verdict is not None and verdict.stop:
                         self.save_checkpoint()
                         raise TrainingInterrupted(self.step)
             finally:
@@ -181,32 +234,60 @@ class Trainer:
             self.save_checkpoint()
         return record or {"step": self.step}
 
+    def _diverged(self, verdict) -> bool:
+        """False when ``verdict`` is healthy; True after a roll-back; raises when training must stop."""
+        if verdict is None or verdict.culprit is None:
+            return False
+        plan = self.plan
+        cause = explain(verdict.culprit, plan.loss.entry.name, [c.entry.name for c in plan.lipschitz])
+        self.world.barrier()  # rank 0 has finished writing its last checkpoint
+        found = newest_checkpoint(self.run_dir, self.reporter)
+        last = f"the last good checkpoint is {found[0]} (step {found[2]['step']})" if found else \
+            "no checkpoint was written yet"
+        what = f"non-finite values at step {verdict.step}, most likely from {cause} [{format_values(verdict.values)}]"
+        if plan.config.on_nonfinite == "rollback" and found and self.rollbacks < MAX_ROLLBACKS:
+            scale, rollbacks = self.lr_scale / 2, self.rollbacks + 1
+            path, tensors, meta = found
+            self.restore(tensors, meta, path)
+            self.lr_scale, self.rollbacks = scale, rollbacks
+            if self.world.is_main:
+                _truncate_metrics(self.run_dir, self.step)
+            self.reporter.message(f"{what}; rolled back to step {self.step} with the learning rate x{scale:g} "
+                                  f"(roll-back {rollbacks} of {MAX_ROLLBACKS})")
+            return True
+        if plan.config.on_nonfinite == "rollback":
+            advice = f"gave up after {self.rollbacks} roll-backs; start again with a lower --lr or another loss/enforcer"
+        else:
+            advice = (f"continue with a halved learning rate: gancli train --resume {self.run_dir} --on-nonfinite "
+                      "rollback, or start again with a lower --lr")
+        raise GancliError(f"training stopped: {what}; {last}; {advice}")
+
     def _set_learning_rate(self) -> None:
-        """The learning rate for the coming step; a function of the step alone, so a resumed run matches."""
+        """The learning rate for the coming step: a function of the step and roll-backs, so a resumed run matches."""
         config = self.plan.config
-        if config.lr_decay == "none":
+        if config.lr_decay == "none" and self.lr_scale == 1.0:
             return
-        lr = config.lr * (1 - self.step / config.steps)
+        lr = config.lr * self.lr_scale
+        if config.lr_decay == "linear":
+            lr *= 1 - self.step / config.steps
         for optimizer in (self.opt_G, self.opt_D):
             for group in optimizer.param_groups:
                 group["lr"] = lr
 
     def _log(self, totals, count: int, seconds: float) -> dict:
         values = (totals / count).tolist()
-        record = {"step": self.step, **{k: round(v, 6) for k, v in zip(_LOGGED, values)}}
+        record = {"step": self.step, **{k: round(v, 6) for k, v in zip(LOGGED, values)}}
         if not self.has_penalty:
             record.pop("penalty")
         images = count * self.plan.n_critic * self.plan.config.batch_size
         record["images_per_s"] = round(images / max(seconds, 1e-9), 1)
         record["elapsed_s"] = round(self.elapsed, 2)
-        if not all(map(_finite, values)):
-            raise GancliError(f"losses became non-finite at step {self.step} ({record}); the last checkpoint is "
-                              f"intact; try a lower --lr or another loss/enforcer")
-        with open(os.path.join(self.run_dir, runs.METRICS), "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        if self.world.is_main:
+            with open(os.path.join(self.run_dir, runs.METRICS), "a") as fh:
+                fh.write(json.dumps(record) + "\n")
         return record
 
-    # ---- samples and checkpoints -----------------------------------------------------------------
+    # ---- samples and checkpoints (rank 0 writes) -------------------------------------------------
     def _fixed_inputs(self):
         gen = torch.Generator().manual_seed(self.plan.config.seed + 1)
         k = self.num_classes
@@ -221,7 +302,9 @@ class Trainer:
         return self.ema.model if self.ema is not None else self.G
 
     @torch.no_grad()
-    def save_grid(self) -> str:
+    def save_grid(self) -> str | None:
+        if not self.world.is_main:
+            return None
         G = self.sampling_generator
         G.eval()
         samples = G(self.fixed_z, self.fixed_labels)
@@ -240,7 +323,9 @@ class Trainer:
                 "num_classes": self.num_classes, "ema": plan.config.ema, "pack": plan.config.pack,
                 "step": self.step, "elapsed_s": round(self.elapsed, 3)}
 
-    def save_checkpoint(self) -> str:
+    def save_checkpoint(self) -> str | None:
+        if not self.world.is_main:
+            return None
         sampled = {f"G.{k}": v for k, v in self.sampling_generator.state_dict().items()}
         checkpoint.save(os.path.join(self.run_dir, runs.GENERATOR), sampled, self.metadata("generator"))
         g_tensors = {f"G.{k}": v for k, v in self.G.state_dict().items()}
@@ -250,33 +335,41 @@ class Trainer:
         opt_d, groups_d = optimizer_tensors(self.opt_D, "opt_D")
         tensors = {**g_tensors, **{f"D.{k}": v for k, v in self.D.state_dict().items()}, **opt_g, **opt_d,
                    **rng_tensors(self.device), **self.sampler.tensors()}
-        meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d}}
+        meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d},
+                "lr_scale": self.lr_scale, "rollbacks": self.rollbacks, "world_size": self.world.size}
         if self.ema is not None:
             meta["ema_updates"] = self.ema.updates
         path = runs.checkpoint_path(self.run_dir, self.step)
-        checkpoint.save(path, tensors, meta)
+        checkpoint.save(path, tensors, meta, checksum=True)
         for _, old in runs.checkpoints(self.run_dir)[:-self.plan.config.keep_checkpoints]:
             os.remove(old)
         return path
 
-    def restore(self, path: str) -> None:
-        """Continue from a training checkpoint: weights, optimizers, RNG and data order."""
-        tensors, meta = checkpoint.load(path)
+    def restore(self, tensors: dict, meta: dict, path: str = "the checkpoint") -> None:
+        """Continue from a training checkpoint: weights, optimizers, EMA, RNG, data order and step counters."""
         try:
-            self.G.load_state_dict(_strip(tensors, "G."))
-            self.D.load_state_dict(_strip(tensors, "D."))
+            checkpoint.load_state(self.G, _strip(tensors, "G."), path, "G.")
+            checkpoint.load_state(self.D, _strip(tensors, "D."), path, "D.")
             if self.ema is not None:
-                self.ema.model.load_state_dict(_strip(tensors, "G_ema."))
+                checkpoint.load_state(self.ema.model, _strip(tensors, "G_ema."), path, "G_ema.")
                 self.ema.updates = int(meta["ema_updates"])
             groups = meta["optimizer_groups"]
             restore_optimizer(self.opt_G, tensors, "opt_G", groups["G"])
             restore_optimizer(self.opt_D, tensors, "opt_D", groups["D"])
             restore_rng(tensors, self.device)
             self.sampler.restore(tensors)
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise GancliError(f"{path} does not match this run ({str(exc).splitlines()[0][:160]})") from None
-        self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+            self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+            self.lr_scale, self.rollbacks = float(meta.get("lr_scale", 1.0)), int(meta.get("rollbacks", 0))
+        except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as exc:
+            raise GancliError(f"{path} does not match this run ({_first_line(exc)})") from None
         self.d_steps = self.step * self.plan.n_critic
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, devices: list):
+    with torch.random.fork_rng(devices=devices, device_type="cuda" if devices else None):
+        torch.manual_seed(seed)
+        yield
 
 
 @contextlib.contextmanager
@@ -304,38 +397,86 @@ def _strip(tensors: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def _finite(value: float) -> bool:
-    return value == value and abs(value) != float("inf")
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
 
 
-def latest_checkpoint(run_dir: str, reporter: Reporter) -> str | None:
-    """The newest training checkpoint whose header reads; damaged newer ones are reported and skipped."""
+def _truncate_metrics(run_dir: str, step: int) -> None:
+    """Drop metrics lines past ``step`` (written after the checkpoint a run continues from) and torn lines."""
+    path = os.path.join(run_dir, runs.METRICS)
+    if not os.path.isfile(path):
+        return
+    kept = []
+    with open(path) as fh:
+        for line in fh:
+            try:
+                if int(json.loads(line)["step"]) <= step:
+                    kept.append(line if line.endswith("\n") else line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a crash
+    with open(path + ".tmp", "w") as fh:
+        fh.writelines(kept)
+    os.replace(path + ".tmp", path)
+
+
+def _remove_stale_temporaries(run_dir: str) -> None:
+    """Temporary files a killed process left behind while writing a checkpoint."""
+    for folder in (run_dir, os.path.join(run_dir, runs.CHECKPOINTS)):
+        for path in glob.glob(os.path.join(folder, ".tmp-*")):
+            os.remove(path)
+
+
+def newest_checkpoint(run_dir: str, reporter: Reporter) -> tuple | None:
+    """(path, tensors, meta) of the newest training checkpoint that reads whole and passes its checksum.
+
+    Damaged newer ones (torn by a crash, truncated, corrupted) are reported and skipped.
+    """
     for step, path in reversed(runs.checkpoints(run_dir)):
         try:
-            checkpoint.read_meta(path)
-            return path
+            tensors, meta = checkpoint.load(path)
+            return path, tensors, meta
         except GancliError as exc:
             reporter.message(f"skipping damaged checkpoint: {exc}")
     return None
 
 
+def latest_checkpoint(run_dir: str, reporter: Reporter) -> str | None:
+    """The newest training checkpoint that reads whole; damaged newer ones are reported and skipped."""
+    found = newest_checkpoint(run_dir, reporter)
+    return found[0] if found else None
+
+
 def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bool = False) -> dict:
-    """Train a new run in ``run_dir`` (or continue it with ``resume``); returns the last metrics record."""
+    """Train a new run in ``run_dir`` (or continue it with ``resume``); returns the last metrics record.
+
+    Under torchrun every process calls this with the same arguments; rank 0 writes the files.
+    """
     reporter = reporter or Reporter()
+    world = distributed.current()
+    problem, found = None, None
     if resume:
-        path = latest_checkpoint(run_dir, reporter)
-        if path is None:
-            raise GancliError(f"{run_dir} has no readable checkpoint to resume from; start a new run")
+        found = newest_checkpoint(run_dir, reporter)
+        if found is None:
+            problem = f"{run_dir} has no readable checkpoint to resume from; start a new run"
     elif runs.is_run(run_dir):
-        raise GancliError(f"{run_dir} already holds a run: continue it with --resume {run_dir} or choose another --out")
-    os.makedirs(run_dir, exist_ok=True)
+        problem = f"{run_dir} already holds a run: continue it with --resume {run_dir} or choose another --out"
+    world.agree_error(problem)  # every rank has looked before rank 0 writes anything
+    if world.is_main:
+        os.makedirs(run_dir, exist_ok=True)
+    world.barrier()
     trainer = Trainer(plan, run_dir, reporter)
     if resume:
-        trainer.restore(path)
+        path, tensors, meta = found
+        trainer.restore(tensors, meta, path)
+        del tensors
         if trainer.step >= plan.config.steps:
             raise GancliError(f"{run_dir} is already at step {trainer.step}; pass --steps N with N > {trainer.step} "
                               "to train further")
+        if world.is_main:
+            _remove_stale_temporaries(run_dir)
+            _truncate_metrics(run_dir, trainer.step)
         reporter.message(f"resuming {run_dir} from step {trainer.step}")
-    with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
-        json.dump(plan.as_json(), fh, indent=2)
+    if world.is_main:
+        with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
+            json.dump(plan.as_json(), fh, indent=2)
     return trainer.run()
