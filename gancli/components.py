@@ -120,11 +120,15 @@ class DataSpec:
 
 @dataclass
 class DataBundle:
-    """A loaded dataset: ``x`` a float tensor (N, *spec.shape) in [-1, 1], ``labels`` (N,) int64 or None."""
+    """A loaded dataset: ``x`` a float tensor (N, *spec.shape) in [-1, 1], ``labels`` (N,) int64 or None.
+
+    ``attributes`` is (N, A) float 0/1, one column per ``spec.attribute_names``, or None.
+    """
 
     x: object
     spec: DataSpec
     labels: object = None
+    attributes: object = None
     notes: list = field(default_factory=list)  # things the user should hear about, e.g. skipped files
 
 
@@ -221,3 +225,45 @@ class Metric(Component):
 
     def compute(self, inputs: MetricInputs) -> dict:
         raise NotImplementedError
+
+
+@dataclass
+class DirectionInputs:
+    """What a direction finder's ``find`` (and ``edit``) receives.
+
+    ``generator`` maps latents (N, z_dim) to images in [-1, 1] (an unconditional torch module in eval mode,
+    on ``device``); ``classifier`` is the attribute classifier (:class:`gancli.classifiers.Classifier`,
+    multi-label: ``names``, ``logits``, ``probabilities``, ``differentiable_logits``) or None for
+    unsupervised finders; ``attribute`` the target attribute, spelled as the classifier names it;
+    ``condition_on`` the attributes whose change the direction must avoid; ``seed`` seeds any sampling.
+    """
+
+    generator: object
+    z_dim: int
+    classifier: object = None
+    attribute: str | None = None
+    condition_on: tuple = ()
+    seed: int = 0
+    device: str = "cpu"
+
+
+class DirectionFinder(Component):
+    """Finds named directions in a generator's latent space.
+
+    - ``find(inputs)`` -> ``{name: vector of shape (z_dim,)}``; the vectors are normalised to unit length
+      when saved, and the name is what ``gancli edit --direction`` takes (``smiling``, ``sefa-0``...).
+    - ``supervised = True`` when it needs the attribute classifier and a target ``attribute``.
+    - ``edits_per_latent = True`` when it also offers ``edit(inputs, z, strengths)`` -> latents of shape
+      (len(strengths), N, z_dim): a per-latent edit (such as gradient ascent on the classifier's score) in
+      place of moving every latent along one direction; strength s moves a latent a path of length |s|.
+    """
+
+    supervised = False
+    edits_per_latent = False
+
+    def find(self, inputs: DirectionInputs) -> dict:
+        raise NotImplementedError
+
+    def edit(self, inputs: DirectionInputs, z, strengths):
+        raise NotImplementedError
+

@@ -35,3 +35,10 @@ def register_datasets(register):
 @hookspec
 def register_metrics(register):
     """Register evaluation metrics (subclasses of ``gancli.Metric``), run by ``gancli evaluate``."""
+
+
+@hookspec
+def register_direction_finders(register):
+    """Register latent direction finders (subclasses of ``gancli.DirectionFinder``), run by
+    ``gancli directions fit`` (and, for per-latent editors, ``gancli edit --method``)."""
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from . import components
@@ -14,13 +15,15 @@ KINDS = {
     "lipschitz": ("register_lipschitz", components.LipschitzEnforcer, "lipschitz enforcers"),
     "dataset": ("register_datasets", components.Dataset, "datasets"),
     "metric": ("register_metrics", components.Metric, "metrics"),
+    "direction_finder": ("register_direction_finders", components.DirectionFinder, "direction finders"),
 }
 
 
 def kind_for(word: str) -> str:
     """'losses' / 'loss' -> 'loss'; raises GancliError for an unknown kind."""
+    spelled = word.replace("-", "_")  # direction-finders, direction_finders
     for kind, (_, _, plural) in KINDS.items():
-        if word in (kind, plural, plural.split()[-1], kind + "s"):
+        if word in (kind, plural, plural.split()[-1], kind + "s") or spelled in (kind, plural.replace(" ", "_")):
             return kind
     names = ", ".join(plural.split()[-1] if kind == "lipschitz" else plural for kind, (_, _, plural) in KINDS.items())
     raise GancliError(f"unknown component kind {word!r}{did_you_mean(word, [k[2] for k in KINDS.values()])}; "
@@ -35,13 +38,14 @@ class Plugin:
     distribution: str | None = None  # the pip package that ships it
     version: str | None = None
     builtin: bool = False
+    path: str | None = None  # the file of a one-file plugin loaded by --plugins-dir
     hooks: list = field(default_factory=list)
     components: list = field(default_factory=list)  # (kind, name)
     errors: list = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "builtin": self.builtin, "hooks": self.hooks,
+                "builtin": self.builtin, "path": self.path, "hooks": self.hooks,
                 "components": [f"{kind}:{name}" for kind, name in self.components], "errors": self.errors}
 
 
@@ -58,7 +62,10 @@ class Entry:
 
     def provenance(self) -> dict:
         """What a checkpoint records so a reader knows which package to install."""
-        return {"plugin": self.plugin.name, "distribution": self.plugin.distribution, "version": self.plugin.version}
+        record = {"plugin": self.plugin.name, "distribution": self.plugin.distribution, "version": self.plugin.version}
+        if self.plugin.path:  # a one-file plugin: its file name says what to load again
+            record["file"] = os.path.basename(self.plugin.path)
+        return record
 
 
 class Registry:

@@ -7,7 +7,7 @@ from pathlib import Path
 from gancli.plugins import build_registry, reset_registry
 from helpers import TINY, run
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins" / "README.md"
 
 
 def test_plugin_guide_example_trains(tmp_path):

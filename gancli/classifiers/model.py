@@ -74,6 +74,17 @@ class Classifier:
         logits = self.logits(x, batch_size)
         return logits.softmax(1) if self.info["task"] == MULTICLASS else logits.sigmoid()
 
+    def differentiable_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of one batch with autograd on, for editing by the gradient of an attribute's score."""
+        if tuple(x.shape[1:]) != tuple(self.info["shape"]):
+            raise ValueError(f"classifier takes images of shape {tuple(self.info['shape'])}, got {tuple(x.shape[1:])}")
+        return self.net(x.float())
+
+    @property
+    def names(self) -> list:
+        """The class or attribute names, in output order."""
+        return list(self.info["names"])
+
     def predict(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
         """(N,) int64 class indices, or (N, A) booleans (attribute present) for a multi-label classifier."""
         logits = self.logits(x, batch_size)

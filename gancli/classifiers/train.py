@@ -53,6 +53,8 @@ def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: Tra
                                   "width": settings.width, "feature_dim": settings.feature_dim})
     classifier.info.update(accuracy=_accuracy(classifier, x[held], labels[held]), n_train=len(train),
                            n_holdout=len(held), steps=steps, settings=settings.as_json())
+    if task == MULTILABEL:
+        classifier.info["accuracy_per_name"] = _accuracy_per_attribute(classifier, x[held], labels[held])
     return classifier
 
 
@@ -112,3 +114,9 @@ def _accuracy(classifier: Classifier, x, labels) -> float:
     if classifier.info["task"] == MULTICLASS:
         return float((predicted == labels).float().mean())
     return float((predicted == (labels > 0.5)).float().mean())
+
+
+def _accuracy_per_attribute(classifier: Classifier, x, labels) -> dict:
+    """{attribute: fraction of held-out images whose yes/no for it is right}."""
+    right = (classifier.predict(x) == (labels > 0.5)).float().mean(0).tolist()
+    return {name: round(value, 5) for name, value in zip(classifier.info["names"], right)}

@@ -18,6 +18,9 @@ COMMANDS = {
     "report": "gancli.cli.report:report",
     "export": "gancli.cli.export:export",
     "generate": "gancli.cli.generate:generate",
+    "classifier": "gancli.cli.classifier:classifier",
+    "directions": "gancli.cli.directions:directions",
+    "edit": "gancli.cli.edit:edit",
 }
 
 
@@ -50,7 +53,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gancli", prog_name="gancli")
-def cli():
+@click.option("--plugins-dir", "plugins_dirs", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False),
+              help="also load every *.py file in DIR as a one-file plugin (repeatable; the environment "
+                   "variable GANCLI_PLUGINS_DIR does the same)")
+def cli(plugins_dirs):
     """gancli: train, sample and inspect Generative Adversarial Networks.
 
     \b
@@ -60,8 +67,14 @@ def cli():
       gancli evaluate runs/0001                    quality figures beside the real-data floor
       gancli export runs/0001 --onnx g.onnx        ONNX / TorchScript / .pt2, verified against torch
       gancli generate g.onnx -n 64 -o grid.png     draw from an ONNX export, without torch
+      gancli edit pretrained:faces --direction hat steer samples along a named latent direction
       gancli list losses                           what can be combined, and its options
+      gancli --plugins-dir ./mine list losses      with the one-file plugins in ./mine
     """
+    if plugins_dirs:
+        from ..plugins import use_plugin_dirs
+
+        use_plugin_dirs(plugins_dirs)
 
 
 def main():

@@ -1,4 +1,4 @@
-"""Built-in datasets: bundled digits, 2-D mixtures, image folders and local MNIST files."""
+"""Built-in datasets: bundled digits, 2-D mixtures, image folders, local MNIST files, drawn faces and CelebA."""
 
 import gancli
 
@@ -98,6 +98,45 @@ class StackedDigitsDataset(gancli.Dataset):
         return "digits", {"size": self.size}
 
 
+class FacesDataset(gancli.Dataset):
+    """Cartoon faces drawn on the fly (RGB) with attributes smiling, mouth_open, eyeglasses, hat; nothing downloaded."""
+
+    class Options(gancli.Options):
+        size: int = gancli.field(32, help="image side in pixels", choices=(32, 64))
+        n: int = gancli.field(20_000, help="number of faces", min=1)
+        seed: int = gancli.field(0, help="seed the faces are drawn from")
+        correlation: float = gancli.field(
+            0.6, min=-1.0, max=1.0,
+            help="ties mouth_open to smiling: P(open|smiling) = (1+c)/2, P(open|not smiling) = (1-c)/2; 0 = independent")
+        eyeglasses: float = gancli.field(0.4, help="probability of eyeglasses", min=0.0, max=1.0)
+        hat: float = gancli.field(0.4, help="probability of a hat", min=0.0, max=1.0)
+
+    def load(self):
+        from gancli.data.faces import load_faces
+
+        return load_faces(self.size, self.n, self.seed, self.correlation, self.eyeglasses, self.hat)
+
+
+class CelebADataset(gancli.Dataset):
+    """CelebA from its standard folder (img_align_celeba/ and list_attr_celeba.txt): --data celeba:PATH."""
+
+    argument = "path"
+
+    class Options(gancli.Options):
+        path: str = gancli.field("", help="the folder holding list_attr_celeba.txt and img_align_celeba/")
+        size: int = gancli.field(64, help="image side in pixels after cropping", min=4)
+        crop: int = gancli.field(140, help="side of the centre square cropped before resizing (0 = the largest)",
+                                 min=0)
+        limit: int = gancli.field(0, help="read only the first N images of the attribute file (0 = all)", min=0)
+
+    def load(self):
+        from gancli.data.celeba import load_celeba
+
+        if not self.path:
+            raise gancli.GancliError("dataset celeba needs a path: --data celeba:PATH (the CelebA folder)")
+        return load_celeba(self.path, self.size, self.crop, self.limit)
+
+
 @gancli.hookimpl
 def register_datasets(register):
     register("digits", DigitsDataset)
@@ -106,3 +145,5 @@ def register_datasets(register):
     register("folder", FolderDataset, aliases=("images",))
     register("mnist", MNISTDataset)
     register("stacked-digits", StackedDigitsDataset)
+    register("faces", FacesDataset)
+    register("celeba", CelebADataset)

@@ -13,7 +13,7 @@ import os
 
 from ..errors import GancliError
 from . import checkpoint
-from .runs import is_run
+from .runs import is_run, resolve_target
 
 FILE = "directions.safetensors"
 KIND = "directions"
@@ -51,7 +51,9 @@ def load_directions(path: str) -> tuple[dict, dict]:
 
 
 def directions_beside(target: str) -> str | None:
-    """The directions file of the run that ``target`` (a run directory, or a generator file in one) belongs to."""
+    """The directions file of the run that ``target`` (a run directory, a generator file in one, or
+    ``pretrained:NAME``) belongs to."""
+    target = resolve_target(target)
     if os.path.isdir(target):
         candidates = [target]
     else:  # RUN/generator.safetensors or RUN/checkpoints/step-N.safetensors

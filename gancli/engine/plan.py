@@ -157,5 +157,7 @@ def missing_component_message(kind: str, item: dict) -> str:
     """Which package to install for a component recorded in a run or checkpoint."""
     where = item.get("distribution")
     hint = f": pip install {where}" if where and where != "gancli" else ""
+    if item.get("file"):
+        hint = f"; it came from the one-file plugin {item['file']}: load it with gancli --plugins-dir FOLDER"
     return (f"{kind} {item.get('name')!r} (from plugin {item.get('plugin')}, version {item.get('version')}) "
             f"is not installed{hint}")

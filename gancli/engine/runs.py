@@ -59,8 +59,16 @@ def checkpoints(run: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def resolve_target(target: str) -> str:
+    """What the user named as a run: ``pretrained:NAME`` becomes the shipped run's folder, paths stay as given."""
+    from ..pretrained import is_pretrained, pretrained_path
+
+    return pretrained_path(target) if is_pretrained(target) else target
+
+
 def generator_file(target: str) -> str:
-    """The generator to load for a run directory or a checkpoint file given on the command line."""
+    """The generator to load for a run directory, a checkpoint file or ``pretrained:NAME``."""
+    target = resolve_target(target)
     if os.path.isdir(target):
         path = os.path.join(target, GENERATOR)
         if os.path.isfile(path):

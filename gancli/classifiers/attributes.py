@@ -1,0 +1,33 @@
+"""Multi-label attribute classifiers for datasets that carry attributes (faces, CelebA), cached like the
+class classifiers of evaluation: one file per dataset, options and content."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..errors import GancliError
+from .store import cached_classifier
+from .train import TrainSettings
+
+
+def attribute_classifier(registry, data_name: str, data_options: dict, bundle=None, settings=TrainSettings(),
+                         progress=None):
+    """(classifier, file, trained now) for a dataset's attributes; the dataset is loaded unless ``bundle`` is given."""
+    from ..engine.plan import choose
+
+    choice = choose(registry, "dataset", data_name, data_options)
+    if bundle is None:
+        bundle = choice.build().load()
+    if bundle.attributes is None or not bundle.spec.attribute_names:
+        raise GancliError(f'dataset "{choice.entry.name}" has no attributes to train an attribute classifier on; '
+                          f"use one that has (faces, celeba:PATH)")
+    key = {"name": choice.entry.name, "task": "attributes", "options": choice.options,
+           "shape": list(bundle.spec.shape), "count": len(bundle.x), "fingerprint": _fingerprint(bundle)}
+    return cached_classifier(key, lambda: (bundle.x, bundle.attributes, bundle.spec.attribute_names), settings,
+                             progress)
+
+
+def _fingerprint(bundle) -> str:
+    digest = hashlib.sha256(bundle.x.contiguous().numpy().tobytes())
+    digest.update(bundle.attributes.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,102 @@
+"""gancli directions: fit named latent directions into a run, and list them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..errors import GancliError
+from .common import registry_for_command
+
+
+@click.group(help="""Named directions in a generator's latent space, saved in the run (directions.safetensors).
+
+\b
+Examples:
+  gancli directions fit runs/0001 --method interfacegan --attribute smile
+  gancli directions fit runs/0001 --method interfacegan --attribute smile --condition-on mouth_open
+  gancli directions fit runs/0001 --method classifier-gradient --attribute hat --method-opt penalty=1
+  gancli directions fit runs/0001 --method sefa --method-opt k=5
+  gancli directions list pretrained:faces
+""")
+def directions():
+    pass
+
+
+@directions.command(help="""Find directions with a finder (see `gancli list direction-finders`) and add them to the run.
+
+\b
+Supervised finders (interfacegan, classifier-gradient) need --attribute and an attribute classifier: the
+run's own classifier.safetensors, --classifier PATH, or the cached classifier of the run's dataset (trained
+on first use). Unsupervised ones (sefa, pca) name their directions sefa-0.., pca-0...
+
+\b
+Examples:
+  gancli directions fit runs/0001 --method interfacegan --attribute smile --condition-on mouth_open
+  gancli directions fit runs/0001 --method pca --method-opt k=4
+""")
+@click.argument("run", type=click.Path())
+@click.option("--method", required=True, help="direction finder: interfacegan, classifier-gradient, sefa, pca...")
+@click.option("--attribute", help="target attribute of a supervised finder (aliases work: smile -> smiling)")
+@click.option("--condition-on", multiple=True, help="attribute the direction must leave unchanged (repeatable)")
+@click.option("--method-opt", multiple=True, metavar="KEY=VALUE", help="finder option (repeatable)")
+@click.option("--classifier", type=click.Path(), help="attribute classifier file (default: the run's, or the dataset's)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the latents the finder samples")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
+@click.option("--json", "as_json", is_flag=True, help="print what was saved as JSON")
+def fit(run, method, attribute, condition_on, method_opt, classifier, seed, device, as_json):
+    registry = registry_for_command()
+
+    from ..directions.context import open_run
+    from ..directions.fit import fit_directions
+    from ..engine.trainer import pick_device
+
+    context = open_run(run, registry, str(pick_device(device)))
+    recorded = fit_directions(context, registry, method, attribute, condition_on, method_opt, classifier, seed)
+    if as_json:
+        click.echo(json.dumps({"file": context.directions_path, "directions": recorded}, indent=2))
+        return
+    for name in recorded:
+        click.echo(name)
+    click.echo(f"saved {len(recorded)} direction(s) in {context.directions_path}; try: gancli edit {run} "
+               f"--direction {next(iter(recorded))} -o strip.png", err=True)
+
+
+@directions.command("list", help="""The directions saved in a run, with the finder and attribute behind each.
+
+\b
+Example:
+  gancli directions list pretrained:faces
+""")
+@click.argument("run", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="print them as JSON")
+def list_directions(run, as_json):
+    from ..directions.context import run_folder
+    from ..engine.directions import FILE, load_directions
+
+    folder = run_folder(run)
+    path = None if folder is None else os.path.join(folder, FILE)
+    if path is None or not os.path.isfile(path):
+        raise GancliError(f"{run} has no directions yet; fit some with: gancli directions fit {run} --method "
+                          f"interfacegan --attribute smiling (or --method sefa)")
+    vectors, meta = load_directions(path)
+    records = meta.get("directions", {})
+    if as_json:
+        click.echo(json.dumps({"file": path, "z_dim": meta.get("z_dim"), "attributes": meta.get("attributes", []),
+                               "classifier": meta.get("classifier"),
+                               "directions": {n: records.get(n, {}) for n in vectors}}, indent=2))
+        return
+    for name in vectors:
+        record = records.get(name, {})
+        what = record.get("method", "?")
+        if record.get("attribute"):
+            what += f" on {record['attribute']}"
+        if record.get("condition_on"):
+            what += f", conditioned on {', '.join(record['condition_on'])}"
+        click.echo(f"{name:<36} {what}")
+    accuracy = (meta.get("classifier") or {}).get("accuracy_per_name")
+    if accuracy:
+        figures = ", ".join(f"{k} {v:.1%}" for k, v in accuracy.items())
+        click.echo(f"attribute classifier held-out accuracy: {figures}", err=True)

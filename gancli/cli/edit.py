@@ -1,0 +1,71 @@
+"""gancli edit: move latent vectors along a named direction and draw a strip per sample."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import GancliError
+from .common import registry_for_command
+
+
+@click.command(help="""Edit samples of a generator along a named direction; rows are samples, columns strengths.
+
+\b
+The strength is the distance moved in latent space, in units of the latent's standard deviation. Without
+--method the latents move along a direction saved in the run (see `gancli directions list RUN`); with
+--method gradient each latent climbs the attribute classifier's gradient on its own (the course's method),
+--condition-on penalising a change of the named attributes.
+
+\b
+Examples:
+  gancli edit pretrained:faces --direction smile -o strip.png
+  gancli edit pretrained:faces --direction smile-cond-mouth_open --seed 3 -n 6 -o strip.png
+  gancli edit runs/0001 --direction hat --latent z.npy --strength -2,0,2 -o hats.png
+  gancli edit pretrained:faces --direction smile --method gradient --condition-on mouth_open -o grad.png
+  gancli edit pretrained:faces --direction sefa-0 --save-latents edited.npy -o strip.png
+""")
+@click.argument("run", type=click.Path())
+@click.option("--direction", required=True, help="saved direction (aliases work: smile -> smiling), or the attribute "
+              "for --method")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the latents (unless --latent)")
+@click.option("-n", "count", type=int, default=4, show_default=True, help="number of samples (rows) drawn from --seed")
+@click.option("--latent", type=click.Path(), help="latents to edit: .npy or .safetensors, shape (N, z_dim) or (z_dim,)")
+@click.option("--strength", default="-3:3:7", show_default=True, help="START:STOP:COUNT or a list such as -2,0,2")
+@click.option("--method", help="per-latent editor instead of a saved direction: gradient (classifier-gradient)")
+@click.option("--condition-on", multiple=True, help="with --method: attribute whose change is penalised (repeatable)")
+@click.option("--method-opt", multiple=True, metavar="KEY=VALUE", help="with --method: finder option (repeatable)")
+@click.option("--classifier", type=click.Path(), help="with --method: attribute classifier file (default: the run's)")
+@click.option("-o", "--output", required=True, type=click.Path(), help="OUT.png: the strip")
+@click.option("--save-latents", type=click.Path(), help="write the edited latents, strip order, (N * S, z_dim), to "
+              ".npy or .safetensors")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
+def edit(run, direction, seed, count, latent, strength, method, condition_on, method_opt, classifier, output,
+         save_latents, device):
+    if not output.lower().endswith(".png"):
+        raise GancliError(f"output {output} must end in .png")
+    if count < 1:
+        raise GancliError(f"-n must be at least 1, got {count}")
+    if save_latents and not save_latents.lower().endswith((".npy", ".safetensors")):
+        raise GancliError(f"--save-latents {save_latents} must end in .npy or .safetensors")
+    registry = registry_for_command()
+
+    from ..directions.context import open_run
+    from ..directions.editing import edit as edit_latents
+    from ..directions.latents import parse_strengths, read_latents, save_latents as write_latents
+    from ..directions.methods import sample_latents
+    from ..engine.images import save_samples
+    from ..engine.trainer import pick_device
+
+    strengths = parse_strengths(strength)
+    context = open_run(run, registry, str(pick_device(device)))
+    z = read_latents(latent, context.z_dim) if latent else sample_latents(count, context.z_dim, seed)
+    result = edit_latents(context, registry, direction, z, strengths, method, condition_on, method_opt, classifier)
+    try:
+        save_samples(result.images(context), output, "image", nrow=len(strengths))
+        if save_latents:
+            write_latents(save_latents, result.rows())
+    except OSError as exc:
+        raise GancliError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from None
+    strengths_text = ", ".join(f"{s:g}" for s in strengths)
+    click.echo(f"wrote {len(z)} x {len(strengths)} edits ({result.description}; strengths {strengths_text}) "
+               f"to {output}", err=True)

@@ -1,0 +1,97 @@
+"""Built-in direction finders: InterFaceGAN, the course's classifier gradient, SeFa and GANSpace (PCA)."""
+
+import gancli
+
+
+class InterFaceGANFinder(gancli.DirectionFinder):
+    """InterFaceGAN: the unit normal of a linear SVM between latents the classifier scores high and low."""
+
+    supervised = True
+
+    class Options(gancli.Options):
+        samples: int = gancli.field(6000, help="latents sampled and scored by the classifier", min=20)
+        ratio: float = gancli.field(0.25, help="fraction of highest and of lowest scored latents the SVM separates",
+                                    min=0.01, max=0.5)
+
+    def find(self, inputs):
+        from gancli.directions.methods import interfacegan
+        from gancli.directions.names import direction_name
+
+        normal = interfacegan(inputs.generator, inputs.classifier, inputs.z_dim, inputs.attribute,
+                              inputs.condition_on, self.samples, self.ratio, inputs.seed, inputs.device)
+        return {direction_name(inputs.attribute, inputs.condition_on): normal}
+
+
+class ClassifierGradientFinder(gancli.DirectionFinder):
+    """The course's method: gradient ascent on the attribute's logit w.r.t. z, optionally penalising other attributes."""
+
+    supervised = True
+    edits_per_latent = True
+
+    class Options(gancli.Options):
+        penalty: float = gancli.field(
+            0.0, min=0.0, help="weight of the norm of the change in the other attributes' logits subtracted from "
+                               "the score (the course's penalty_weight); with --condition-on and 0 here, 1 is used")
+        step_size: float = gancli.field(0.2, help="latent distance moved per gradient step", min=1e-4)
+        samples: int = gancli.field(512, help="latents walked to average a global direction", min=1)
+        length: float = gancli.field(3.0, help="path length walked per latent for the global direction", min=1e-3)
+
+    def _watched(self, inputs) -> tuple:
+        """(attributes whose change is penalised, penalty weight, their name in the direction's name)."""
+        names = [n for n in inputs.classifier.names if n != inputs.attribute]
+        if inputs.condition_on:
+            return tuple(inputs.condition_on), self.penalty or 1.0, tuple(inputs.condition_on)
+        if self.penalty:
+            return tuple(names), self.penalty, ("others",)
+        return (), 0.0, ()
+
+    def find(self, inputs):
+        from gancli.directions.methods import gradient_walk, sample_latents
+        from gancli.directions.names import direction_name
+
+        watched, penalty, label = self._watched(inputs)
+        z = sample_latents(self.samples, inputs.z_dim, inputs.seed)
+        moved = gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
+                              [self.length], self.step_size, inputs.device)[0]
+        return {direction_name(inputs.attribute, label, gradient=True): (moved - z).mean(0)}
+
+    def edit(self, inputs, z, strengths):
+        from gancli.directions.methods import gradient_walk
+
+        watched, penalty, _ = self._watched(inputs)
+        return gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
+                             list(strengths), self.step_size, inputs.device)
+
+
+class SeFaFinder(gancli.DirectionFinder):
+    """SeFa: closed-form directions, the top eigenvectors of AᵀA for the generator's first layer A (unsupervised)."""
+
+    class Options(gancli.Options):
+        k: int = gancli.field(8, help="number of directions (sefa-0 is the strongest)", min=1)
+
+    def find(self, inputs):
+        from gancli.directions.methods import sefa
+
+        return {f"sefa-{i}": v for i, v in enumerate(sefa(inputs.generator, inputs.z_dim, self.k))}
+
+
+class PCAFinder(gancli.DirectionFinder):
+    """GANSpace: principal components of the first layer's activations, regressed into z (unsupervised)."""
+
+    class Options(gancli.Options):
+        k: int = gancli.field(8, help="number of directions (pca-0 explains the most variance)", min=1)
+        samples: int = gancli.field(4000, help="latents whose activations are analysed", min=2)
+
+    def find(self, inputs):
+        from gancli.directions.methods import ganspace
+
+        vectors = ganspace(inputs.generator, inputs.z_dim, self.k, self.samples, inputs.seed, inputs.device)
+        return {f"pca-{i}": v for i, v in enumerate(vectors)}
+
+
+@gancli.hookimpl
+def register_direction_finders(register):
+    register("interfacegan", InterFaceGANFinder, aliases=("ifg",))
+    register("classifier-gradient", ClassifierGradientFinder, aliases=("gradient",))
+    register("sefa", SeFaFinder)
+    register("pca", PCAFinder, aliases=("ganspace",))

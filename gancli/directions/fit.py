@@ -1,0 +1,57 @@
+"""``gancli directions fit``: run a direction finder on a run's generator and add its directions to the run."""
+
+from __future__ import annotations
+
+import os
+
+from ..components import DirectionInputs
+from ..engine.directions import load_directions, save_directions
+from ..engine.plan import choose
+from ..errors import GancliError
+from ..options import parse_pairs
+from .context import RunContext, keep_classifier_with_run, load_classifier_for, writable_folder
+from .names import resolve_attribute
+
+
+def fit_directions(context: RunContext, registry, method: str, attribute: str | None = None, condition_on=(),
+                   method_options=(), classifier: str | None = None, seed: int = 0, progress=None) -> dict:
+    """Find directions with the finder ``method`` and merge them into RUN/directions.safetensors (a direction of
+    the same name is replaced). Returns {name: what was recorded about it}."""
+    folder = writable_folder(context)
+    options = parse_pairs(method_options) if isinstance(method_options, (list, tuple)) else dict(method_options)
+    choice = choose(registry, "direction_finder", method, options)
+    finder = choice.build()
+    inputs = DirectionInputs(generator=context.G, z_dim=context.z_dim, seed=seed, device=context.device)
+    if finder.supervised:
+        if not attribute:
+            raise GancliError(f'direction finder "{choice.entry.name}" is supervised: name the attribute with '
+                              f"--attribute (for example --attribute smiling)")
+        clf = load_classifier_for(context, registry, classifier, progress)
+        inputs.classifier = clf
+        inputs.attribute = resolve_attribute(attribute, clf.names)
+        inputs.condition_on = tuple(resolve_attribute(c, clf.names) for c in condition_on)
+        if inputs.attribute in inputs.condition_on:
+            raise GancliError(f"--condition-on cannot name the target attribute {inputs.attribute} itself")
+    elif attribute or condition_on:
+        raise GancliError(f'direction finder "{choice.entry.name}" is unsupervised: it takes no --attribute or '
+                          f"--condition-on")
+    found = finder.find(inputs)
+
+    path = context.directions_path
+    vectors, meta = load_directions(path) if os.path.isfile(path) else ({}, {})
+    records = dict(meta.get("directions", {}))
+    recorded = {}
+    for name, vector in found.items():
+        vectors[name] = vector
+        recorded[name] = {"method": choice.entry.name, "options": choice.options, "seed": seed,
+                          **({"attribute": inputs.attribute, "condition_on": list(inputs.condition_on)}
+                             if finder.supervised else {})}
+        records[name] = recorded[name]
+    meta = {**meta, "directions": records}
+    if finder.supervised:
+        meta["attributes"] = inputs.classifier.names
+        meta["classifier"] = {k: v for k, v in context.classifier_info.items() if k != "file"}
+        keep_classifier_with_run(context)
+    save_directions(os.path.join(folder, os.path.basename(path)), vectors,
+                    {k: v for k, v in meta.items() if k not in ("kind", "z_dim", "format")})
+    return recorded

@@ -1,0 +1,181 @@
+"""The mathematics of the built-in direction finders, as plain functions of a generator and a classifier.
+
+- InterFaceGAN (Shen et al. 2020): a linear SVM separates latents the classifier scores high on an attribute
+  from those it scores low; the boundary's unit normal is the direction. Conditional manipulation projects
+  the normals of other attributes out of it, so moving along it leaves their scores unchanged (to first order).
+- Classifier gradient (the course's controllable generation): gradient ascent on the target attribute's logit
+  with respect to z, optionally minus ``penalty`` times the norm of the change in other attributes' logits.
+- SeFa (Shen & Zhou 2021): the top eigenvectors of AᵀA, A the generator's first layer as a linear map of z.
+- GANSpace (Härkönen et al. 2020): principal components of the first layer's activations, carried back to
+  z by linear regression (the recipe the paper uses for generators without a mapping network).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import GancliError
+
+BATCH = 500
+
+
+def sample_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def generate(G, z: torch.Tensor, device: str = "cpu") -> torch.Tensor:
+    """Images for latents, in batches, on the CPU."""
+    return torch.cat([G(z[i:i + BATCH].to(device)).float().cpu() for i in range(0, len(z), BATCH)])
+
+
+# ---- InterFaceGAN ------------------------------------------------------------------------------------
+def boundary_normal(z: np.ndarray, scores: np.ndarray, ratio: float) -> np.ndarray:
+    """Unit normal (pointing towards high scores) of a linear SVM between the top and bottom ``ratio`` of latents."""
+    from sklearn.svm import LinearSVC
+
+    n = max(2, int(len(z) * ratio))
+    order = np.argsort(scores)
+    low, high = order[:n], order[-n:]
+    x = np.concatenate([z[low], z[high]])
+    y = np.concatenate([np.zeros(n), np.ones(n)])
+    svm = LinearSVC(C=1.0, dual=False, max_iter=5000).fit(x, y)
+    normal = svm.coef_.reshape(-1)
+    return normal / np.linalg.norm(normal)
+
+
+def project_out(direction: np.ndarray, others: list) -> np.ndarray:
+    """``direction`` minus its projection on the span of ``others`` (InterFaceGAN's conditional manipulation)."""
+    if not others:
+        return direction
+    basis = np.stack(others, axis=1)  # (z_dim, k)
+    coefficients, *_ = np.linalg.lstsq(basis, direction, rcond=None)
+    remainder = direction - basis @ coefficients
+    norm = np.linalg.norm(remainder)
+    if norm < 1e-6:
+        raise GancliError("the target direction lies in the span of the conditions; nothing is left after "
+                          "projecting them out")
+    return remainder / norm
+
+
+def attribute_logits(G, classifier, z: torch.Tensor, device: str = "cpu") -> torch.Tensor:
+    """(N, A) classifier logits of the images generated from ``z``."""
+    return torch.cat([classifier.logits(generate(G, z[i:i + BATCH], device)) for i in range(0, len(z), BATCH)])
+
+
+def interfacegan(G, classifier, z_dim: int, attribute: str, condition_on, samples: int, ratio: float,
+                 seed: int, device: str = "cpu") -> np.ndarray:
+    """The boundary normal of ``attribute``, with the normals of ``condition_on`` projected out."""
+    z = sample_latents(samples, z_dim, seed)
+    logits = attribute_logits(G, classifier, z, device).numpy()
+    column = {name: i for i, name in enumerate(classifier.names)}
+    z = z.double().numpy()
+    normal = boundary_normal(z, logits[:, column[attribute]], ratio)
+    others = [boundary_normal(z, logits[:, column[name]], ratio) for name in condition_on]
+    return project_out(normal, others)
+
+
+# ---- classifier gradient -----------------------------------------------------------------------------
+def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penalty: float, lengths,
+                  step_size: float, device: str = "cpu") -> torch.Tensor:
+    """Latents after walking each row of ``z`` up (or, for negative lengths, down) the gradient of the score.
+
+    The score is the target logit minus ``penalty`` times the norm of the change of the ``watched``
+    attributes' logits since the start (the course's entanglement-aware score). Each step moves every latent
+    ``step_size`` along its own normalised gradient, so after k steps it has travelled a path of length
+    k * step_size; ``lengths`` are the path lengths to report. Returns (len(lengths), N, z_dim).
+    """
+    names = classifier.names
+    target = names.index(attribute)
+    others = [names.index(name) for name in watched]
+    out = z.expand(len(lengths), *z.shape).clone()  # length 0: the latents themselves
+    for sign in (1.0, -1.0):
+        wanted = [(i, abs(length)) for i, length in enumerate(lengths) if length * sign > 0]
+        if not wanted:
+            continue
+        steps = max(round(max(length for _, length in wanted) / step_size), 1)
+        for start in range(0, len(z), BATCH):
+            path = _walk(G, classifier, z[start:start + BATCH].to(device), target, others, penalty, sign, steps,
+                         step_size)
+            for i, length in wanted:
+                out[i, start:start + BATCH] = path[min(round(length / step_size), steps)].cpu()
+    return out
+
+
+def _walk(G, classifier, z, target, others, penalty, sign, steps, step_size) -> list:
+    """[z_0, z_1, ..., z_steps] of one batch."""
+    with torch.no_grad():
+        original = classifier.differentiable_logits(G(z))[:, others]
+    path = [z]
+    current = z
+    for _ in range(steps):
+        current = current.detach().requires_grad_(True)
+        logits = classifier.differentiable_logits(G(current))
+        score = sign * logits[:, target]
+        if others and penalty:
+            change = logits[:, others] - original
+            score = score - penalty * (change.pow(2).sum(1) + 1e-8).sqrt()
+        (grad,) = torch.autograd.grad(score.sum(), current)
+        step = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        current = current.detach() + step_size * step
+        path.append(current)
+    return path
+
+
+# ---- SeFa ----------------------------------------------------------------------------------------------
+def first_layer(G) -> nn.Module:
+    """The first Linear or (transposed) convolution of a generator: where z enters."""
+    for module in G.modules():
+        if isinstance(module, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d)):
+            return module
+    raise GancliError(f"{type(G).__name__} has no Linear or convolution layer to read directions from")
+
+
+def first_layer_matrix(G, z_dim: int) -> torch.Tensor:
+    """The first layer as a matrix A (outputs x z_dim) acting on z (class inputs, if any, left out)."""
+    layer = first_layer(G)
+    weight = layer.weight.detach().double()
+    if isinstance(layer, nn.Linear):
+        matrix = weight
+    elif isinstance(layer, nn.ConvTranspose2d):  # (in, out, kh, kw): z is a 1x1 input
+        matrix = weight.reshape(weight.shape[0], -1).T
+    else:  # Conv2d (out, in, kh, kw) on a 1x1 input: only the centre tap sees it
+        matrix = weight[:, :, weight.shape[2] // 2, weight.shape[3] // 2]
+    if matrix.shape[1] < z_dim:
+        raise GancliError(f"the first layer of {type(G).__name__} takes {matrix.shape[1]} inputs, fewer than the "
+                          f"latent size {z_dim}; SeFa needs z to enter through one linear layer")
+    return matrix[:, :z_dim]
+
+
+def sefa(G, z_dim: int, k: int) -> list:
+    """The ``k`` eigenvectors of AᵀA with the largest eigenvalues."""
+    A = first_layer_matrix(G, z_dim)
+    values, vectors = torch.linalg.eigh(A.T @ A)
+    order = values.argsort(descending=True)[:k]
+    return [_signed(vectors[:, i]) for i in order.tolist()]
+
+
+# ---- GANSpace ------------------------------------------------------------------------------------------
+def ganspace(G, z_dim: int, k: int, samples: int, seed: int, device: str = "cpu") -> list:
+    """Principal directions of the first layer's activations, regressed back into z."""
+    z = sample_latents(samples, z_dim, seed)
+    activations = []
+    hook = first_layer(G).register_forward_hook(lambda m, i, o: activations.append(o.detach().flatten(1).cpu()))
+    try:
+        generate(G, z, device)
+    finally:
+        hook.remove()
+    features = torch.cat(activations).double()
+    centred = features - features.mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    scores = centred @ v[:k].T  # (samples, k) coordinates along the principal components
+    solution = torch.linalg.lstsq(scores, z.double()).solution  # z ≈ scores @ solution: row i is component i in z
+    return [_signed(row) for row in solution[:min(k, len(solution))]]
+
+
+def _signed(vector: torch.Tensor) -> torch.Tensor:
+    """A unit vector whose largest component is positive: eigenvectors and PCs have no sign of their own."""
+    vector = vector / vector.norm()
+    return (vector if vector[vector.abs().argmax()] >= 0 else -vector).float()

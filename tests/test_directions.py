@@ -1,0 +1,190 @@
+"""Direction finders on toy models whose right answers are known, the protocol scores, and `gancli directions`."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from gancli.components import DirectionInputs
+from gancli.directions.methods import ganspace, gradient_walk, interfacegan, project_out, sefa
+from gancli.directions.names import resolve_attribute, resolve_direction
+from gancli.directions.scoring import score_edit
+from gancli.errors import GancliError
+from gancli.plugins import get_registry
+from helpers import one_line_error, run
+
+Z = 6
+FACES = ["smiling", "mouth_open", "eyeglasses", "hat"]
+
+
+class LinearG(nn.Module):
+    """'Images' (3, 4, 4) that are a linear map of z: the first layer's weight is U diag(scales) Vᵀ."""
+
+    def __init__(self, scales=(5.0, 3.0, 2.0, 1.0, 0.5, 0.25), seed=0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.U = torch.linalg.qr(torch.randn(48, Z, generator=gen))[0]
+        self.V = torch.linalg.qr(torch.randn(Z, Z, generator=gen))[0]
+        self.first = nn.Linear(Z, 48, bias=False)
+        with torch.no_grad():
+            self.first.weight.copy_(self.U @ torch.diag(torch.tensor(scales)) @ self.V.T)
+
+    def forward(self, z):
+        return self.first(z).view(-1, 3, 4, 4)
+
+    def latent_of(self, images):
+        """Invert the map, so a toy classifier can score z-space directions exactly."""
+        return torch.linalg.lstsq(self.first.weight, images.reshape(len(images), -1).T).solution.T
+
+
+class ToyClassifier:
+    """Logit of attribute i = 4 * <z, w_i>; smiling and mouth_open share part of their direction (entangled)."""
+
+    def __init__(self, G, weights):
+        self.G, self.w = G, weights
+        self.names = list(FACES)
+        self.info = {"task": "multilabel", "names": self.names, "shape": [3, 4, 4]}
+
+    def differentiable_logits(self, x):
+        return 4 * self.G.latent_of(x) @ self.w.T
+
+    def logits(self, x):
+        with torch.no_grad():
+            return self.differentiable_logits(x)
+
+    def probabilities(self, x):
+        return self.logits(x).sigmoid()
+
+
+def toy(correlated=0.6):
+    G = LinearG().eval()
+    e = torch.eye(Z)
+    smile = e[0]
+    mouth = correlated * e[0] + (1 - correlated ** 2) ** 0.5 * e[1]
+    return G, ToyClassifier(G, torch.stack([smile, mouth, e[2], e[3]]))
+
+
+def cosine(a, b):
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return float(a @ b / (a.norm() * b.norm()))
+
+
+def test_attribute_aliases_cover_short_and_celeba_spellings():
+    celeba = ["Eyeglasses", "Mouth_Slightly_Open", "Smiling", "Wearing_Hat"]
+    assert resolve_attribute("smile", FACES) == "smiling" and resolve_attribute("Smiling", FACES) == "smiling"
+    assert resolve_attribute("smile", celeba) == "Smiling" and resolve_attribute("mouth-open", celeba) == \
+        "Mouth_Slightly_Open"
+    assert resolve_attribute("glasses", celeba) == "Eyeglasses" and resolve_attribute("hat", celeba) == "Wearing_Hat"
+    with pytest.raises(GancliError, match="does not know attribute 'beard'.*knows: smiling, mouth_open"):
+        resolve_attribute("beard", FACES)
+
+
+def test_direction_names_resolve_through_aliases_and_unknown_ones_list_the_known():
+    known = ["smiling", "smiling-cond-mouth_open", "smiling-gradient-cond-others", "sefa-0"]
+    assert resolve_direction("smile", known, FACES) == "smiling"
+    assert resolve_direction("smile-cond-mouth", known, FACES) == "smiling-cond-mouth_open"
+    assert resolve_direction("Smiling-gradient-cond-others", known, FACES) == "smiling-gradient-cond-others"
+    assert resolve_direction("sefa-0", known, []) == "sefa-0"
+    with pytest.raises(GancliError, match="unknown direction 'frown'; known directions: smiling, "):
+        resolve_direction("frown", known, FACES)
+
+
+def test_interfacegan_recovers_the_boundary_and_conditioning_removes_the_entangled_part():
+    G, clf = toy()
+    plain = interfacegan(G, clf, Z, "smiling", (), samples=2000, ratio=0.25, seed=0)
+    assert cosine(plain, clf.w[0]) > 0.97
+    conditional = interfacegan(G, clf, Z, "smiling", ("mouth_open",), samples=2000, ratio=0.25, seed=0)
+    assert abs(cosine(conditional, clf.w[1])) < 0.05  # orthogonal to mouth_open's boundary
+    assert cosine(conditional, clf.w[0]) > 0.7  # still a smile
+    with pytest.raises(GancliError, match="span"):
+        project_out(clf.w[0].numpy(), [clf.w[0].numpy()])
+
+
+def test_gradient_editor_walks_the_asked_path_and_the_penalty_spares_the_watched_attribute():
+    G, clf = toy()
+    z = torch.randn(16, Z, generator=torch.Generator().manual_seed(1))
+    plain = gradient_walk(G, clf, z, "smiling", (), 0.0, [-2.0, 0.0, 2.0], step_size=0.25)
+    assert plain.shape == (3, 16, Z) and torch.equal(plain[1], z)
+    assert torch.allclose((plain[2] - z).norm(dim=1), torch.full((16,), 2.0), atol=1e-4)  # a straight path here
+    assert cosine((plain[2] - z).mean(0), clf.w[0]) > 0.99
+    penalised = gradient_walk(G, clf, z, "smiling", ("mouth_open",), 1.0, [2.0], step_size=0.25)[0]
+    mouth_plain = ((plain[2] - z) @ clf.w[1]).abs().mean()
+    mouth_penalised = ((penalised - z) @ clf.w[1]).abs().mean()
+    assert mouth_penalised < 0.5 * mouth_plain and ((penalised - z) @ clf.w[0]).mean() > 0.5
+
+
+def test_sefa_and_pca_find_the_generators_strongest_axes():
+    G = LinearG()
+    found = sefa(G, Z, k=2)
+    assert abs(cosine(found[0], G.V[:, 0])) > 0.999 and abs(cosine(found[1], G.V[:, 1])) > 0.999
+    pcs = ganspace(G, Z, k=2, samples=3000, seed=0)
+    assert abs(cosine(pcs[0], G.V[:, 0])) > 0.98 and abs(cosine(pcs[1], G.V[:, 1])) > 0.95
+    again = ganspace(G, Z, k=2, samples=3000, seed=0)
+    assert torch.equal(pcs[0], again[0])  # seeded, and the sign convention is fixed
+
+
+def test_protocol_scores_success_drift_and_the_rescoring_row():
+    G, clf = toy(correlated=0.0)
+    along = lambda w: (lambda z, strengths: torch.stack([z + s * w for s in strengths]))  # noqa: E731
+    smile = score_edit(G, clf, Z, "smiling", "smiling", along(clf.w[0]), n=400)
+    assert smile.success > 0.97 and smile.drift < 0.01 and smile.latent_step == pytest.approx(3.0)
+    assert smile.change["smiling"] > 0.3 and smile.signed["smiling"] > 0.3
+    hat = score_edit(G, clf, Z, "toward-hat", "smiling", along(clf.w[3]), n=400)
+    assert hat.success < 0.05 and hat.change["hat"] > 0.3 and hat.drift > 0.1
+
+
+def test_finders_are_registered_components():
+    result = run("list", "direction-finders")
+    assert result.exit_code == 0, result.output
+    for name in ("interfacegan", "classifier-gradient", "sefa", "pca"):
+        assert name in result.output
+    finder = get_registry().get("direction_finder", "gradient").cls(penalty=0.5)
+    assert finder.edits_per_latent and finder.supervised
+    G, clf = toy()
+    found = finder.find(DirectionInputs(G, Z, clf, "smiling", ("mouth_open",)))
+    assert list(found) == ["smiling-gradient-cond-mouth_open"]
+
+
+@pytest.fixture
+def faces_run(tmp_path, monkeypatch):
+    """A tiny run trained on faces and a quickly trained attribute classifier for it."""
+    monkeypatch.setenv("GANCLI_CACHE_DIR", str(tmp_path / "cache"))
+    result = run("train", "--data", "faces", "--data-opt", "n=64", "--arch-opt", "width=4", "--batch-size", "8",
+                 "--steps", "2", "--out", tmp_path / "run", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    clf = tmp_path / "clf.safetensors"
+    assert run("classifier", "train", "--data", "faces", "--data-opt", "n=64", "--steps", "3", "-o", clf).exit_code == 0
+    return tmp_path / "run", clf
+
+
+def test_directions_fit_and_list(faces_run):
+    folder, clf = faces_run
+    fit = run("directions", "fit", folder, "--method", "interfacegan", "--attribute", "smile", "--condition-on",
+              "mouth", "--classifier", clf, "--method-opt", "samples=80")
+    assert fit.exit_code == 0, fit.output
+    assert "smiling-cond-mouth_open" in fit.output and (folder / "classifier.safetensors").is_file()
+    assert run("directions", "fit", folder, "--method", "sefa", "--method-opt", "k=2").exit_code == 0
+    assert run("directions", "fit", folder, "--method", "pca", "--method-opt", "k=2",
+               "--method-opt", "samples=50").exit_code == 0
+    grad = run("directions", "fit", folder, "--method", "gradient", "--attribute", "hat", "--method-opt", "samples=4",
+               "--method-opt", "length=0.4")
+    assert grad.exit_code == 0 and "hat-gradient" in grad.output
+    listed = json.loads(run("directions", "list", folder, "--json").output)
+    assert sorted(listed["directions"]) == ["hat-gradient", "pca-0", "pca-1", "sefa-0", "sefa-1",
+                                            "smiling-cond-mouth_open"]
+    assert listed["directions"]["smiling-cond-mouth_open"]["condition_on"] == ["mouth_open"]
+    assert listed["attributes"] == FACES
+    text = run("directions", "list", folder).output
+    assert "interfacegan on smiling, conditioned on mouth_open" in text
+
+
+def test_directions_fit_refuses_bad_requests(faces_run):
+    folder, clf = faces_run
+    one_line_error(run("directions", "fit", folder, "--method", "interfacegan", "--classifier", clf), "--attribute")
+    one_line_error(run("directions", "fit", folder, "--method", "sefa", "--attribute", "smile"), "unsupervised")
+    one_line_error(run("directions", "fit", folder, "--method", "interfacegan", "--attribute", "beard",
+                       "--classifier", clf), "does not know attribute 'beard'")
+    one_line_error(run("directions", "fit", folder, "--method", "svm"), "unknown direction_finder 'svm'")
+    one_line_error(run("directions", "fit", "pretrained:faces", "--method", "sefa"), "read-only")
+    one_line_error(run("directions", "list", folder), "gancli directions fit")

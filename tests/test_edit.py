@@ -1,0 +1,111 @@
+"""gancli edit, the shipped pretrained:faces run, and edits' bad input."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gancli.directions.latents import parse_strengths, read_latents
+from gancli.errors import GancliError
+from gancli.pretrained import pretrained_path
+from helpers import one_line_error, run
+
+
+
+def strip_shape(path):
+    with Image.open(path) as img:
+        return img.size
+
+
+def test_pretrained_faces_edits_right_after_install(tmp_path):
+    result = run("edit", "pretrained:faces", "--direction", "smile", "-o", tmp_path / "strip.png")
+    assert result.exit_code == 0, result.output
+    assert "direction smiling" in result.output
+    width, height = strip_shape(tmp_path / "strip.png")
+    assert width >= 7 * 56 and height >= 4 * 56 and width > height  # 4 rows of 7 strengths
+
+
+def test_the_shipped_run_is_an_ordinary_small_run():
+    folder = pretrained_path("pretrained:faces")
+    files = sorted(os.listdir(folder))
+    assert files == ["classifier.safetensors", "directions.safetensors", "generator.safetensors", "run.json"]
+    assert sum(os.path.getsize(os.path.join(folder, f)) for f in files) < 5e6
+    listed = run("directions", "list", "pretrained:faces")
+    for name in ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "hat", "eyeglasses", "sefa-0", "pca-0"):
+        assert name in listed.output
+    sampled = run("sample", "pretrained:faces", "-n", "4", "-o", "grid.png")  # pretrained: works wherever a run does
+    assert sampled.exit_code == 0, sampled.output
+
+
+def test_latents_in_and_out_and_strength_lists(tmp_path):
+    saved = tmp_path / "edited.npy"
+    first = run("edit", "pretrained:faces", "--direction", "sefa-0", "-n", "2", "--strength", "-1,0,1", "-o",
+                tmp_path / "a.png", "--save-latents", saved)
+    assert first.exit_code == 0, first.output
+    z = np.load(saved)
+    assert z.shape == (6, 64)
+    assert np.allclose(z[1] - z[0], z[2] - z[1], atol=1e-5) and np.isclose(np.linalg.norm(z[2] - z[1]), 1, atol=1e-4)
+    one = tmp_path / "one.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"z": torch.from_numpy(z[1])}, str(one))
+    again = run("edit", "pretrained:faces", "--direction", "hat", "--latent", one, "--strength", "0:2:3",
+                "-o", tmp_path / "b.png", "--save-latents", tmp_path / "b.npy")
+    assert again.exit_code == 0, again.output
+    assert np.allclose(np.load(tmp_path / "b.npy")[0], z[1], atol=1e-6)
+    assert parse_strengths("-3:3:7") == [-3, -2, -1, 0, 1, 2, 3] and parse_strengths("2") == [2.0]
+
+
+def test_gradient_editor_on_the_pretrained_run(tmp_path):
+    result = run("edit", "pretrained:faces", "--direction", "smile", "--method", "gradient", "--condition-on", "mouth",
+                 "-n", "2", "--strength", "0,1", "-o", tmp_path / "g.png", "--save-latents", tmp_path / "g.npy")
+    assert result.exit_code == 0, result.output
+    assert "classifier-gradient on smiling" in result.output
+    z = np.load(tmp_path / "g.npy")
+    assert 0.5 < np.linalg.norm(z[1] - z[0]) <= 1.0 + 1e-5  # a path of length 1 moves at most 1
+
+
+def test_bad_edit_requests_are_one_line_errors(tmp_path):
+    out = tmp_path / "x.png"
+    unknown = run("edit", "pretrained:faces", "--direction", "frown", "-o", out)
+    one_line_error(unknown, "unknown direction 'frown'")
+    assert "known directions:" in unknown.output and "smiling-cond-mouth_open" in unknown.output
+    np.save(tmp_path / "small.npy", np.zeros((3, 10), dtype=np.float32))
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--latent", tmp_path / "small.npy",
+                       "-o", out), "takes (N, 64)")
+    one_line_error(run("edit", "pretrained:faces", "--direction", "beard", "--method", "gradient", "-o", out),
+                   "does not know attribute 'beard'; it knows: smiling, mouth_open, eyeglasses, hat")
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--method", "sefa", "-o", out),
+                   "no per-latent editor")
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--strength", "a:b", "-o", out),
+                   "--strength")
+    one_line_error(run("edit", "pretrained:nope", "--direction", "smile", "-o", out), "shipped: pretrained:faces")
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "-o", tmp_path / "x.jpg"), ".png")
+
+
+def test_a_run_without_directions_says_how_to_fit_them(tmp_path):
+    trained = run("train", "--data", "faces", "--data-opt", "n=16", "--arch-opt", "width=4", "--batch-size", "8",
+                  "--steps", "1", "--out", tmp_path / "run", "--device", "cpu")
+    assert trained.exit_code == 0, trained.output
+    result = run("edit", tmp_path / "run", "--direction", "smile", "-o", tmp_path / "x.png")
+    one_line_error(result, "has no directions yet; fit some with: gancli directions fit")
+
+
+def test_latent_file_problems(tmp_path):
+    with pytest.raises(GancliError, match="does not exist"):
+        read_latents(str(tmp_path / "none.npy"), 8)
+    (tmp_path / "z.txt").write_text("1 2 3")
+    with pytest.raises(GancliError, match=".npy or .safetensors"):
+        read_latents(str(tmp_path / "z.txt"), 8)
+    np.save(tmp_path / "nan.npy", np.full((2, 8), np.nan, dtype=np.float32))
+    with pytest.raises(GancliError, match="non-finite"):
+        read_latents(str(tmp_path / "nan.npy"), 8)
+    assert read_latents(str(_saved(tmp_path, np.ones(8))), 8).shape == (1, 8)
+
+
+def _saved(tmp_path, array):
+    path = tmp_path / "ok.npy"
+    np.save(path, array.astype(np.float32))
+    return path
