@@ -20,6 +20,7 @@ MEANING = {
     "modes": ("higher", "distinct modes seen"),
     "kl": ("lower", "KL(mode histogram || uniform)"),
     "hq_percent": ("higher", "high-quality points, %"),
+    "checkerboard": ("lower", "spectral energy at stride-2 aliasing frequencies"),
 }
 
 
