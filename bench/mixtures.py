@@ -5,6 +5,7 @@ processes side by side), scores 2,500 generated points per run, and writes docs/
 
     python bench/mixtures.py                       # all recipes, 5 seeds
     python bench/mixtures.py --recipes bce,bce-pack4 --seeds 2 --steps 2000
+    python bench/mixtures.py --recipes bce-w400 --merge    # add a recipe to the existing table
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 RECIPES = {
     "bce": ["--loss", "bce"],
     "bce-pack4": ["--loss", "bce", "--pack", "4"],
+    "bce-w400": ["--loss", "bce", "--arch-opt", "width=400"],  # PacGAN's width
     "bce-minimax": ["--loss", "bce-minimax"],
     "lsgan": ["--loss", "lsgan"],
     "hinge-sn": ["--loss", "hinge", "--lipschitz", "spectral-norm"],
@@ -57,18 +59,19 @@ def train_and_score(recipe: str, data: str, seed: int, steps: int, workdir: str)
     with torch.no_grad():
         points = G(z).numpy()
     centres = (ring_centres() if data == "ring" else grid_centres()).numpy()
-    return {"recipe": recipe, "data": data, "seed": seed, "seconds": seconds,
+    return {"recipe": recipe, "data": data, "seed": seed, "steps": steps, "seconds": seconds,
             **mixture_scores(points, centres, STD[data])}
 
 
-def table(results: list, recipes: list, steps: int) -> str:
-    lines = ["| recipe | ring modes (mean / worst) | ring hq % (mean / worst) | ring kl | grid modes (mean / worst) "
-             "| grid hq % (mean / worst) | grid kl | s per run |", "|---" * 8 + "|"]
+def table(results: list, recipes: list) -> str:
+    lines = ["| recipe | seeds x steps | ring modes (mean / worst) | ring hq % (mean / worst) | ring kl "
+             "| grid modes (mean / worst) | grid hq % (mean / worst) | grid kl | s per run |", "|---" * 9 + "|"]
     for recipe in recipes:
-        cells = [recipe]
+        ours = [r for r in results if r["recipe"] == recipe]
+        cells = [recipe, f"{len({r['seed'] for r in ours})} x {ours[0]['steps']}"]
         seconds = []
         for data in ("ring", "grid"):
-            rows = [r for r in results if r["recipe"] == recipe and r["data"] == data]
+            rows = [r for r in ours if r["data"] == data]
             modes, hq, kl = (np.array([r[k] for r in rows]) for k in ("modes", "hq", "kl"))
             seconds += [r["seconds"] for r in rows]
             cells += [f"{modes.mean():.1f} / {modes.min()}", f"{100 * hq.mean():.1f} / {100 * hq.min():.1f}",
@@ -78,6 +81,17 @@ def table(results: list, recipes: list, steps: int) -> str:
     return "\n".join(lines)
 
 
+def goal_lines(results: list, recipes: list) -> list:
+    """Which recipes find every mode with at least 95% high-quality points on every seed, per mixture."""
+    lines = []
+    for data, modes in (("ring", 8), ("grid", 25)):
+        met = [r for r in recipes
+               if all(row["modes"] == modes and row["hq"] >= 0.95
+                      for row in results if row["recipe"] == r and row["data"] == data)]
+        lines.append(f"- {data}: " + (", ".join(f"`{r}`" for r in met) if met else "no recipe yet"))
+    return ["Goal (all modes, at least 95% high-quality points, on every seed), met by:", "", *lines, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipes", default=",".join(RECIPES))
@@ -85,36 +99,50 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "mixtures.md"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other recipes' results from the existing JSON beside --out")
     args = parser.parse_args()
     recipes = args.recipes.split(",")
+    unknown = [r for r in recipes if r not in RECIPES]
+    if unknown:
+        parser.error(f"unknown recipe {unknown[0]!r}; recipes: {', '.join(RECIPES)}")
+    results_path = os.path.splitext(args.out)[0] + ".json"
+    kept = []
+    if args.merge and os.path.isfile(results_path):
+        with open(results_path) as fh:
+            kept = [r for r in json.load(fh) if r["recipe"] not in recipes]
+    command = ("python bench/mixtures.py " + " ".join(sys.argv[1:])).strip()
     jobs = [(r, d, s) for r in recipes for d in ("ring", "grid") for s in range(args.seeds)]
     with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(train_and_score, r, d, s, args.steps, workdir) for r, d, s in jobs]
-        results = []
+        results = list(kept)
         for future in concurrent.futures.as_completed(futures):
-            results.append(future.result())
+            results.append({**future.result(), "command": command})
             print(json.dumps(results[-1]), flush=True)
-    command = "python bench/mixtures.py " + " ".join(sys.argv[1:])
+    recipes = [r for r in RECIPES if any(row["recipe"] == r for row in results)]
+    commands = "; ".join(f"`{c}`" for c in dict.fromkeys(row["command"] for row in results))
     report = [
         "# Mode coverage on 2-D mixtures",
         "",
         "PacGAN protocol (../shared/PROTOCOLS.md section 1): 8 Gaussians on a ring (std 0.01) and 25 on a grid "
         "(std 0.05); 2,500 generated points per run; a point is high quality (hq) within 3 std of its nearest "
         "centre; modes = centres with at least one hq point; kl = KL(hq histogram over centres || uniform). "
-        f"Mean and worst over {args.seeds} seeds, {args.steps} generator steps each.",
+        "Mean and worst over the seeds; the table gives seeds and generator steps per recipe.",
         "",
-        f"Command: `{command.strip()}`. Common settings: `gancli train {' '.join(COMMON)}`; one thread per "
-        "process, two processes side by side on a 2-core CPU (seconds are wall time per run under that load).",
+        f"Commands: {commands}. Common settings: `gancli train {' '.join(COMMON)}`; one thread per "
+        "process, two processes side by side on a 2-core CPU (seconds are wall time per run under that load, "
+        "so compare them within a row).",
         "",
-        table(results, recipes, args.steps),
+        table(results, recipes),
         "",
+        *goal_lines(results, recipes),
         "Published (modes / hq %): GAN 6.3 / 98.2 (ring), 17.3 / 94.8 (grid); PacGAN4 7.8 / 95.9, 24.8 / 93.6; "
         "WGAN-GP (GDPP paper) 6.8 / 59.6, 24.2 / 28.7.",
         "",
     ]
     with open(args.out, "w") as fh:
         fh.write("\n".join(report))
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as fh:
+    with open(results_path, "w") as fh:
         json.dump(results, fh, indent=1)
 
 

@@ -28,6 +28,7 @@ GANCLI = [sys.executable, "-m", "gancli"]
 
 DIGITS_TRAIN = ["train"]  # the default run: DCGAN + BCE on the built-in digits, 2,000 steps
 STACKED_TRAIN = ["train", "--data", "stacked-digits", "--data-opt", "size=16", "--arch-opt", "width=64",
+                 "--lipschitz", "r1", "--lipschitz-opt", "gamma=1",  # R1 keeps D from running away
                  "--pack", "2", "--ema", "0.999", "--steps", "8000", "--batch-size", "64",
                  "--checkpoint-every", "1000", "--keep-checkpoints", "8"]
 
@@ -124,7 +125,10 @@ def stacked_section(run_dir: str, log: list) -> list:
     best = min(evaluations, key=lambda e: e["values"]["kl"])
     classifier = final["classifier"]
     config = json.load(open(os.path.join(run_dir, "run.json")))
-    recipe = (f"{config['arch']['name']} (width {config['arch']['options']['width']}) + {config['loss']['name']}, "
+    enforcers = "".join(f" + {item['name']} ({', '.join(f'{k} {v}' for k, v in item['options'].items())})"
+                        for item in config["lipschitz"])
+    recipe = (f"{config['arch']['name']} (width {config['arch']['options']['width']}) + {config['loss']['name']}"
+              f"{enforcers}, "
               f"pack {config.get('pack', 1)}, EMA {config.get('ema') or 'off'}, {config['steps']:,} steps, batch "
               f"{config['batch_size']}, digits at {config['data']['options']['size']}x"
               f"{config['data']['options']['size']}")
@@ -145,7 +149,8 @@ def stacked_section(run_dir: str, log: list) -> list:
                  f"{fmt(final['floors']['kl'], 3)} |")
     met = final["values"]["modes"] == 1000 and (final["values"]["kl"] or float("inf")) < 0.06
     lines += ["", f"Goal (all 1,000 modes with KL below 0.06): {'met' if met else 'not met'} by the final step. "
-              f"Training took {training_minutes(run_dir):.0f} minutes on this CPU, one thread."]
+              f"Training took {training_minutes(run_dir):.0f} minutes on this CPU, one thread, "
+              "alongside other jobs."]
     lines += ["", "Over training (each kept checkpoint, same seed and sample count):", "",
               "| step | modes | KL |", "|---:|---:|---:|"]
     lines += [f"| {e['generator']['step']:,} | {fmt(e['values']['modes'])} | {fmt(e['values']['kl'], 3)} |"
