@@ -5,7 +5,7 @@ Importing gancli is cheap (no torch): the public API here is what plugins code a
 
 __version__ = "0.1.0"
 
-from .components import Architecture, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Loss
+from .components import Architecture, Augmentation, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Loss
 from .components import DirectionFinder, DirectionInputs, EvalSetting, Metric, MetricInputs
 from .errors import GancliError
 from .hookspecs import hookimpl
@@ -13,7 +13,7 @@ from .options import Options, field
 from .plugins import get_registry
 
 __all__ = [
-    "Architecture", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
+    "Architecture", "Augmentation", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
     "DirectionFinder", "DirectionInputs", "EvalSetting", "Metric", "MetricInputs",
     "Options", "field", "get_registry", "hookimpl", "__version__",
 ]

@@ -267,3 +267,23 @@ class DirectionFinder(Component):
     def edit(self, inputs: DirectionInputs, z, strengths):
         raise NotImplementedError
 
+
+class Augmentation(Component):
+    """A random, differentiable image transformation applied to real and generated batches alike before the
+    discriminator sees them (DiffAugment; ADA's probability p). ``gancli train --augment NAME,...`` chains them.
+
+    - ``draw(n, p, shape, device)`` -> ``{name: tensor}``, the random choices for ``n`` images of ``shape``
+      (C, H, W), each tensor with ``n`` rows; which images are transformed at all is one of the choices (each
+      with probability ``p``, a number or a 0-dim tensor: use it in tensor arithmetic such as
+      ``torch.rand(n, device=device) < p``). Draw from torch's global random stream only, and the same amount
+      whatever ``p`` is, so a resumed run repeats every choice; the trainer draws for the global batch and gives
+      each process its rows.
+    - ``apply(x, params)`` -> images of ``x``'s shape: ``params`` holds the rows of ``x``'s images. It must be
+      differentiable with respect to ``x`` (the generator learns through it).
+    """
+
+    def draw(self, n: int, p, shape: tuple, device) -> dict:
+        raise NotImplementedError
+
+    def apply(self, x, params: dict):
+        raise NotImplementedError

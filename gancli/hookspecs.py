@@ -42,3 +42,8 @@ def register_direction_finders(register):
     """Register latent direction finders (subclasses of ``gancli.DirectionFinder``), run by
     ``gancli directions fit`` (and, for per-latent editors, ``gancli edit --method``)."""
 
+
+@hookspec
+def register_augmentations(register):
+    """Register differentiable augmentations (subclasses of ``gancli.Augmentation``), applied to the
+    discriminator's inputs by ``gancli train --augment NAME,...``."""

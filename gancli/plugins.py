@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = (
     "gancli.default_plugins.datasets",
     "gancli.default_plugins.metrics",
     "gancli.default_plugins.directions",
+    "gancli.default_plugins.augmentations",
 )
 
 _registry: Registry | None = None

@@ -16,6 +16,7 @@ KINDS = {
     "dataset": ("register_datasets", components.Dataset, "datasets"),
     "metric": ("register_metrics", components.Metric, "metrics"),
     "direction_finder": ("register_direction_finders", components.DirectionFinder, "direction finders"),
+    "augmentation": ("register_augmentations", components.Augmentation, "augmentations"),
 }
 
 

@@ -18,6 +18,8 @@ from helpers import one_line_error, run
 
 SMALL = ["--data-opt", "size=8", "--arch-opt", "width=4", "--batch-size", "16", "--log-every", "1"]
 
+DIGITS_8 = {"size": 8, "fraction": 1.0, "subset_seed": 0}  # the digits options evaluate resolves (all of them)
+
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory):
@@ -25,7 +27,7 @@ def shared_cache(tmp_path_factory):
     looks for it (the full recipe takes too long for a test; test_classifiers covers training on a miss)."""
     cache = tmp_path_factory.mktemp("gancli-cache")
     bundle = load_digits(8)
-    key = classifier_key("digits", {"size": 8}, bundle)
+    key = classifier_key("digits", DIGITS_8, bundle)
     quick = TrainSettings(width=16, feature_dim=64, epochs=15)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two threads collapse when another process holds a core
@@ -67,7 +69,7 @@ def test_default_evaluation_reports_every_figure_beside_its_floor_and_names_the_
                                      "coverage"}
     assert result["floors"].keys() == result["values"].keys()
     assert result["samples"] == {"generated": 898, "floor": 898, "features": 898}  # half of 1,797 digits
-    assert result["data"] == {"name": "digits", "options": {"size": 8}, "shape": [1, 8, 8], "real_samples": 1797}
+    assert result["data"] == {"name": "digits", "options": DIGITS_8, "shape": [1, 8, 8], "real_samples": 1797}
     extractor = result["extractor"]
     assert extractor["type"] == "classifier" and "digits classifier" in extractor["name"]
     assert extractor["accuracy"] >= 0.9 and extractor["n_holdout"] == 359 and not extractor["trained_now"]

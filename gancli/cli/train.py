@@ -16,7 +16,8 @@ from .common import registry_for_command
 
 _DEFAULTS = TrainConfig()
 # Settings that may change when a run is resumed; everything else is fixed by the run's run.json.
-_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite")
+_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite",
+              "compile")
 
 
 def _default(name: str) -> str:
@@ -32,6 +33,7 @@ Examples:
   gancli train --loss wgan --lipschitz weight-clip --lipschitz-opt clip=0.02
   gancli train --arch mlp --data grid --steps 5000
   gancli train --data folder:~/pictures --data-opt size=64
+  gancli train --data-opt fraction=0.1 --augment color,translation,cutout --augment-p auto
   gancli train --resume runs/0001 --steps 4000    continue a run
   gancli train --nproc-per-node 4 --steps 4000   data-parallel on 4 processes (torchrun)
   torchrun --nproc-per-node 4 -m gancli train    the same, launched by torchrun (multi-node too)
@@ -48,6 +50,18 @@ Examples:
 @click.option("--loss-opt", multiple=True, metavar="KEY=VALUE", help="loss option (repeatable)")
 @click.option("--lipschitz-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="enforcer option (repeatable)")
 @click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
+@click.option("--augment", metavar="NAME,...",
+              help="augment D's real and generated inputs alike with these augmentations, in order (DiffAugment: "
+                   "color,translation,cutout; see `gancli list augmentations`) (default none)")
+@click.option("--augment-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="augmentation option (repeatable)")
+@click.option("--augment-p", metavar="auto|P",
+              help="probability of each augmentation per image: auto = ADA's adaptive p, starting at 0 and steered "
+                   f"by D's overfitting on real images; a number fixes it (1 = DiffAugment) {_default('augment_p')}")
+@click.option("--ada-target", type=float,
+              help=f"adaptive p: the E[sign(D(real))] it steers towards {_default('ada_target')}")
+@click.option("--ada-kimg", type=float,
+              help="adaptive p: thousands of real images over which p can move from 0 to 1 "
+                   f"(StyleGAN2-ADA: 500 for runs of millions of images) {_default('ada_kimg')}")
 @click.option("--conditional/--unconditional", default=None, help="condition G and D on the dataset's classes")
 @click.option("--ema", type=float, help="keep an exponential moving average of G's weights with this decay "
               "(e.g. 0.999) and sample from it (default off)")
@@ -63,6 +77,12 @@ Examples:
 @click.option("--beta2", type=float, help=_default("beta2"))
 @click.option("--seed", type=int, help=_default("seed"))
 @click.option("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]),
+              help="bf16: forward passes in bfloat16 autocast with channels-last images, weights and optimizer in "
+                   "float32; 2-3x the speed on a CPU with AMX (docs/performance.md), slightly different numbers "
+                   "(default fp32)")
+@click.option("--compile/--no-compile", "compile", default=None,
+              help="torch.compile the networks: tens of seconds to start, then faster steps (default off)")
 @click.option("--out", type=click.Path(), help="run directory (default: the next runs/NNNN)")
 @click.option("--resume", type=click.Path(), help="continue the run in this directory from its last checkpoint")
 @click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings (flags win)")
@@ -166,6 +186,13 @@ def _next_run() -> str:
     return next_run_dir("runs")
 
 
+def _augment_note(plan) -> str:
+    if not plan.augment:
+        return ""
+    p = plan.config.augment_p
+    return f", augmented ({','.join(c.entry.name for c in plan.augment)}; p {'adaptive' if p == 'auto' else p})"
+
+
 def _run(plan, run_dir: str, resume: bool) -> None:
     from ..engine import distributed
     from ..engine.trainer import Reporter, TrainingInterrupted, train as train_run
@@ -178,7 +205,8 @@ def _run(plan, run_dir: str, resume: bool) -> None:
         if world.is_main:
             ranks = f" on {world.size} processes" if world.active else ""
             click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
-                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}{ranks}",
+                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}{ranks}"
+                       f"{_augment_note(plan)}",
                        err=True)
         try:
             record = train_run(plan, run_dir, reporter, resume=resume)

@@ -1,5 +1,7 @@
 """scikit-learn's bundled handwritten digits (1,797 images, 8x8, classes 0-9): no download needed."""
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 
@@ -16,3 +18,15 @@ def load_digits(size: int) -> DataBundle:
     labels = torch.tensor(digits.target, dtype=torch.int64)
     spec = DataSpec(kind="image", shape=(1, size, size), class_names=tuple(str(i) for i in range(10)))
     return DataBundle(x=x * 2 - 1, spec=spec, labels=labels)
+
+
+def balanced_subset(bundle: DataBundle, fraction: float, seed: int) -> DataBundle:
+    """``fraction`` of each class (rounded, at least one image), drawn with ``seed``, in the original order."""
+    generator = torch.Generator().manual_seed(seed)
+    kept = []
+    for cls in torch.unique(bundle.labels):
+        members = torch.nonzero(bundle.labels == cls).flatten()
+        count = max(1, round(fraction * len(members)))
+        kept.append(members[torch.randperm(len(members), generator=generator)[:count]])
+    keep = torch.cat(kept).sort().values
+    return dataclasses.replace(bundle, x=bundle.x[keep], labels=bundle.labels[keep])

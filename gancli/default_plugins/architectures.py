@@ -3,6 +3,8 @@
 import gancli
 
 _INIT_HELP = "weight initialisation: dcgan = N(0, 0.02) as in the course, torch = PyTorch's defaults"
+_UPSAMPLE_HELP = ("how the generator doubles its feature maps: transposed convolutions, or a resize convolution "
+                  "(nearest or bilinear interpolation, then a 3x3 convolution), which leaves no checkerboard")
 _PROJECTION_HELP = ("conditional discriminator by projection (Miyato & Koyama 2018): <embed(y), features> "
                     "added to the score, instead of class channels on the input")
 
@@ -85,6 +87,7 @@ class DCGANArchitecture(gancli.Architecture):
                  "per-sample scores")
         init: str = gancli.field("dcgan", help=_INIT_HELP, choices=("dcgan", "torch"))
         projection: bool = gancli.field(False, help=_PROJECTION_HELP)
+        upsample: str = gancli.field("transposed", choices=("transposed", "nearest", "bilinear"), help=_UPSAMPLE_HELP)
 
     def _layout(self, spec) -> str:
         side = _square_side("dcgan", spec)
@@ -96,7 +99,7 @@ class DCGANArchitecture(gancli.Architecture):
     def build_generator(self, spec, z_dim, num_classes=0):
         from gancli.nn.dcgan import DCGANGenerator
 
-        G = DCGANGenerator(z_dim, spec.shape, self.width, num_classes, self._layout(spec))
+        G = DCGANGenerator(z_dim, spec.shape, self.width, num_classes, self._layout(spec), self.upsample)
         return _initialise(G, self.init)
 
     def build_discriminator(self, spec, num_classes=0, batch_independent=False):
@@ -128,12 +131,13 @@ class ResNetArchitecture(gancli.Architecture):
             help="weight initialisation: dcgan = N(0, 0.02) as in the course, xavier = SNGAN's Xavier-uniform "
                  "(gain sqrt(2) in residual branches), torch = PyTorch's defaults")
         projection: bool = gancli.field(False, help=_PROJECTION_HELP)
+        upsample: str = gancli.field("nearest", choices=("nearest", "bilinear", "transposed"), help=_UPSAMPLE_HELP)
 
     def build_generator(self, spec, z_dim, num_classes=0):
         from gancli.nn.resnet import ResNetGenerator
 
         _square_side("resnet", spec)
-        return _initialise(ResNetGenerator(z_dim, spec.shape, self.width, num_classes), self.init)
+        return _initialise(ResNetGenerator(z_dim, spec.shape, self.width, num_classes, self.upsample), self.init)
 
     def build_discriminator(self, spec, num_classes=0, batch_independent=False):
         from gancli.nn.resnet import ResNetDiscriminator

@@ -8,11 +8,15 @@ class DigitsDataset(gancli.Dataset):
 
     class Options(gancli.Options):
         size: int = gancli.field(28, help="image side in pixels after resizing from 8x8", min=8, max=256)
+        fraction: float = gancli.field(1.0, help="keep this share of the images, the same share of each class "
+                                       "(0.1: 180 images), for small-data training", min=0.001, max=1.0)
+        subset_seed: int = gancli.field(0, help="seed of the images a fraction below 1 keeps")
 
     def load(self):
-        from gancli.data.digits import load_digits
+        from gancli.data.digits import balanced_subset, load_digits
 
-        return load_digits(self.size)
+        bundle = load_digits(self.size)
+        return balanced_subset(bundle, self.fraction, self.subset_seed) if self.fraction < 1 else bundle
 
 
 class RingDataset(gancli.Dataset):

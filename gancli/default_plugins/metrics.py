@@ -118,6 +118,28 @@ class MixtureMetric(gancli.Metric):
         return {"modes": scores["modes"], "hq_percent": 100 * scores["hq"], "kl": scores["kl"]}
 
 
+class CheckerboardMetric(gancli.Metric):
+    """Checkerboard artifacts: share of spectral energy at the frequencies stride-2 upsampling aliases to."""
+
+    needs = ("samples",)
+    default_for = ()  # asked for by name: gancli evaluate RUN --metrics checkerboard
+
+    class Options(gancli.Options):
+        radius: int = gancli.field(1, help="frequencies within this distance of each aliasing peak count (1: 3x3)",
+                                   min=0)
+
+    def applies(self, setting):
+        height, width = setting.spec.shape[-2:]
+        if height % 2 or width % 2:
+            return f"it needs an even image side; the data is {height}x{width}"
+        return None
+
+    def compute(self, inputs):
+        from gancli.metrics.checkerboard import checkerboard_share
+
+        return {"checkerboard": checkerboard_share(inputs.fake, self.radius)}
+
+
 @gancli.hookimpl
 def register_metrics(register):
     register("fid", FrechetMetric, aliases=("fd", "frechet"))
@@ -126,3 +148,4 @@ def register_metrics(register):
     register("class-accuracy", ClassAccuracyMetric)
     register("modes", ClassCoverageMetric, aliases=("stacked",))
     register("mixture", MixtureMetric, aliases=("ring-grid",))
+    register("checkerboard", CheckerboardMetric)

@@ -39,6 +39,23 @@ class TrainConfig:
     log_every: int = 10
     keep_checkpoints: int = 3
     on_nonfinite: str = "stop"  # "rollback": back to the last checkpoint with the learning rate halved
+    augment: str = "none"  # augmentation names, comma-separated, applied to D's inputs in this order
+    augment_opt: dict = field(default_factory=dict)  # "key" or "augmentation.key" -> value
+    augment_p: str = "auto"  # "auto" (ADA's adaptive p, from 0) or a fixed probability in [0, 1]
+    ada_target: float = 0.6  # the r_t = E[sign(D(real))] that adaptive p steers towards
+    ada_kimg: float = 100.0  # thousands of real images over which adaptive p can move from 0 to 1
+    precision: str = "fp32"  # "bf16": bfloat16 autocast and channels-last (opt-in: changes the arithmetic)
+    compile: bool = False  # torch.compile the networks (opt-in: slow start, faster steps)
+
+    @property
+    def augment_names(self) -> list:
+        names = [name.strip() for name in self.augment.split(",") if name.strip()]
+        return [] if names == ["none"] else names
+
+    @property
+    def fixed_augment_p(self) -> float | None:
+        """The fixed probability, or None for ``auto``."""
+        return None if self.augment_p == "auto" else float(self.augment_p)
 
     def check(self) -> None:
         """Refuse impossible values with one clear line each."""
@@ -67,16 +84,38 @@ class TrainConfig:
                 raise GancliError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
         if self.on_nonfinite not in ON_NONFINITE:
             raise GancliError(f"--on-nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
+        self._check_augment()
+        if self.precision not in PRECISIONS:
+            raise GancliError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise GancliError(f"--device must be auto, cpu or cuda (or cuda:N), got {self.device!r}")
 
 
+    def _check_augment(self) -> None:
+        names = self.augment_names
+        if "none" in names:
+            raise GancliError("--augment none cannot be combined with augmentations")
+        if self.augment_p != "auto":
+            try:
+                p = float(self.augment_p)
+            except ValueError:
+                p = math.nan
+            if not 0 <= p <= 1:
+                raise GancliError(f"--augment-p must be auto or a probability in [0, 1], got {self.augment_p!r}")
+        if not 0 < self.ada_target < 1:
+            raise GancliError(f"--ada-target must be in (0, 1) (StyleGAN2-ADA: 0.6), got {self.ada_target}")
+        if not self.ada_kimg > 0:
+            raise GancliError(f"--ada-kimg must be positive, got {self.ada_kimg}")
+
+
 LR_DECAYS = ("none", "linear")
 ON_NONFINITE = ("stop", "rollback")
+PRECISIONS = ("fp32", "bf16")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed", "device",
-            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite")
+            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
+            "augment_p", "ada_target", "ada_kimg", "precision", "compile")
 
 
 def config_from_toml(path: str) -> dict:
@@ -103,6 +142,8 @@ def config_from_toml(path: str) -> dict:
             value = {k.replace("-", "_"): v for k, v in value.items()}
         elif name == "lipschitz" and isinstance(value, str):
             value = [value]
+        elif name == "augment" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value) or "none"
         values[name] = value
     return values
 
@@ -124,6 +165,8 @@ def _check_open_typed(name: str, value) -> None:
 def build_config(values: dict) -> TrainConfig:
     """A checked TrainConfig from plain values (a TOML file's or the CLI's)."""
     for name, value in values.items():
+        if name == "augment_p" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = repr(value)  # a number from a TOML file: the same as --augment-p NUMBER
         _check_open_typed(name, value)
         default = FIELDS[name].default
         if isinstance(default, bool) and not isinstance(value, bool):

@@ -37,6 +37,7 @@ class Plan:
     n_critic: int
     config: TrainConfig
     notes: list = field(default_factory=list)
+    augment: list = field(default_factory=list)  # augmentation Choices, applied in this order
 
     def as_json(self) -> dict:
         from .. import __version__
@@ -44,7 +45,7 @@ class Plan:
         settings = {name: getattr(self.config, name) for name in SETTINGS}
         return {"gancli_version": __version__, "arch": self.arch.as_json(), "loss": self.loss.as_json(),
                 "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
-                "n_critic": self.n_critic, **settings}
+                "augment": [c.as_json() for c in self.augment], "n_critic": self.n_critic, **settings}
 
 
 def choose(registry: Registry, kind: str, name: str, raw_options: dict) -> Choice:
@@ -67,14 +68,14 @@ def data_choice(registry: Registry, spec: str, raw_options: dict) -> Choice:
     return choose(registry, "dataset", entry.name, options)
 
 
-def _enforcer_options(names: list, raw: dict) -> dict:
+def _enforcer_options(names: list, raw: dict, flag: str = "--lipschitz-opt", what: str = "enforcer") -> dict:
     """Split ``--lipschitz-opt`` values per enforcer: ``name.key=v`` targets one, ``key=v`` every one."""
     per = {name: {} for name in names}
     for key, value in raw.items():
         target, dot, option = key.rpartition(".")
         if dot:
             if target not in per:
-                raise GancliError(f"--lipschitz-opt {key}: enforcer {target!r} is not in use "
+                raise GancliError(f"{flag} {key}: {what} {target!r} is not in use "
                                   f"(in use: {', '.join(names) or 'none'})")
             per[target][option] = value
         else:
@@ -110,7 +111,25 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
 
     _check_enforcers(registry, loss, lipschitz, explicit_none=requested is not None and not lipschitz)
     n_critic = config.n_critic if config.n_critic is not None else loss_cls.n_critic
-    return Plan(arch, loss, lipschitz, data, n_critic, config)
+    augment = _augment_choices(registry, config, loss)
+    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment)
+
+
+def _augment_choices(registry: Registry, config: TrainConfig, loss: Choice) -> list:
+    """The augmentations of ``--augment A,B`` with their ``--augment-opt`` values, in order."""
+    entries = [registry.get("augmentation", name) for name in config.augment_names]
+    names = [e.name for e in entries]
+    raw = parse_or_dict(config.augment_opt)
+    if raw and not names:
+        raise GancliError("--augment-opt needs augmentations to apply to: add --augment NAME,... "
+                          "(see gancli list augmentations)")
+    if len(set(names)) != len(names):
+        raise GancliError(f"each augmentation can be used once; got {', '.join(names)}")
+    if names and config.augment_p == "auto" and loss.entry.cls.output == "critic":
+        raise GancliError(f'--augment-p auto reads the sign of D(real), which means nothing for the unbounded critic '
+                          f'of loss "{loss.entry.name}"; give a fixed probability, e.g. --augment-p 0.5')
+    per = _enforcer_options(names, raw, "--augment-opt", "augmentation")
+    return [Choice(e, resolve(e.cls.Options, per[e.name], f'augmentation "{e.name}"')) for e in entries]
 
 
 def _check_enforcers(registry: Registry, loss: Choice, lipschitz: list, explicit_none: bool) -> None:
@@ -145,10 +164,12 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
             return Choice(entry, resolve(entry.cls.Options, item["options"], f'{kind} "{entry.name}"'))
 
         # A setting added after the run was made takes its default, which is how such runs were trained.
-        config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data})
+        augment = [load("augmentation", item) for item in data.get("augment", [])]
+        config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data},
+                             augment=",".join(c.entry.name for c in augment) or "none")
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
-                    int(data["n_critic"]), config)
+                    int(data["n_critic"]), config, augment=augment)
     except (KeyError, TypeError) as exc:
         raise GancliError(f"run.json is incomplete or damaged (missing {exc}); start a new run instead") from None
 

@@ -19,9 +19,11 @@ from dataclasses import replace
 import torch
 
 from .. import __version__
+from ..augment.ada import AugmentProbability
+from ..augment.pipeline import AugmentPipeline
 from ..components import LipschitzEnforcer
 from ..errors import GancliError
-from . import checkpoint, distributed, runs
+from . import checkpoint, distributed, runs, speed
 from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_values
 from .images import save_samples
 from .plan import Plan
@@ -93,21 +95,42 @@ class Trainer:
         for enforcer in self.enforcers:
             D = enforcer.prepare(D)
         self.D = D.to(self.device)
+        speed.memory_format(config.precision, self.G, self.D)  # channels-last under bf16
         # The wrapped networks average gradients over ranks; the plain ones are what checkpoints hold.
-        self.G_train = distributed.wrap(self.G, self.device, world)
+        self.G_train = speed.compiled(distributed.wrap(self.G, self.device, world), config.compile)
         self.D_train = distributed.wrap(self.D, self.device, world)
+        if not self.has_penalty:  # a penalty's double backward cannot go through a compiled network
+            self.D_train = speed.compiled(self.D_train, config.compile)
+        self.G_sample = speed.compiled(self.G, config.compile)  # the critic steps' generated batches
         betas = (config.beta1, config.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.opt_G = speed.adam(self.G.parameters(), config.lr, betas)
+        self.opt_D = speed.adam(self.D.parameters(), config.lr, betas)
         self.ema = GeneratorEMA(self.G, config.ema) if config.ema else None
 
-        self.x = self.data.x.to(self.device)
+        self.x = speed.memory_format(config.precision, self.data.x.to(self.device))
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
         self.sampler = BatchSampler(len(self.x), config.batch_size, config.seed)
         self.step, self.elapsed = 0, 0.0
         self.d_steps = 0  # discriminator steps over the whole run (lazy regularisers count them)
         self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
+        self.augment, self.augment_p = self._augmentation()
+
+    def _augmentation(self):
+        """The augmentations of D's inputs and their probability (fixed, or ADA's adaptive p from 0)."""
+        plan, config = self.plan, self.plan.config
+        if plan.augment and self.spec.kind != "image":
+            raise GancliError(f'--augment transforms images; dataset "{plan.data.entry.name}" gives {self.spec.kind}')
+        pipeline = AugmentPipeline([choice.build() for choice in plan.augment], self.world.shard, self.world.size)
+        fixed = config.fixed_augment_p
+        probability = AugmentProbability(0.0 if fixed is None else fixed, self.device, adaptive=fixed is None,
+                                         target=config.ada_target, kimg=config.ada_kimg,
+                                         images_per_step=config.batch_size * plan.n_critic)
+        return pipeline, probability
+
+    def _augmented(self, x):
+        """What D sees: ``x`` through the augmentations (the same for real and generated batches), or ``x``."""
+        return self.augment(x, self.augment_p.p) if self.augment else x
 
     # ---- the two phases -------------------------------------------------------------------------
     def _real_batch(self):
@@ -131,10 +154,14 @@ class Trainer:
     def discriminator_step(self, checks: Checks, phase: str = ""):
         real, labels = self._real_batch()
         with torch.no_grad():
-            fake = self.G(self._noise(), labels)
+            fake = self.G_sample(self._noise(), labels)
         checks.add("generator output" + phase, fake)
         self.opt_D.zero_grad(set_to_none=True)
-        real_out, fake_out = self.D_train(real, labels), self.D_train(fake, labels)
+        # D sees (and any penalty is taken at) the augmented batches: the inputs D is trained on.
+        real_in, fake_in = self._augmented(real), self._augmented(fake)
+        real_out, fake_out = self.D_train(real_in, labels), self.D_train(fake_in, labels)
+        if self.augment:
+            self.augment_p.observe(real_out)
         checks.add("D(real)" + phase, real_out)
         checks.add("D(fake)" + phase, fake_out)
         d_loss = self.loss.discriminator_loss(real_out, fake_out)
@@ -142,7 +169,7 @@ class Trainer:
         penalty = torch.zeros((), device=self.device)
         with self._penalty_rng():
             for enforcer in self.enforcers:
-                term = enforcer.penalty(lambda x: self.D_train(x, labels), real, fake, step=self.d_steps)
+                term = enforcer.penalty(lambda x: self.D_train(x, labels), real_in, fake_in, step=self.d_steps)
                 if term is not None:
                     penalty = penalty + term
         checks.add("penalty" + phase, penalty)
@@ -158,11 +185,11 @@ class Trainer:
         self.opt_G.zero_grad(set_to_none=True)
         fake = self.G_train(self._noise(), labels)
         checks.add("generator output @generator step", fake)
-        fake_out = self.D(fake, labels)
+        fake_out = self.D(self._augmented(fake), labels)
         real_out = None
         if self.loss.generator_uses_real:
             with torch.no_grad():
-                real_out = self.D(real, labels)
+                real_out = self.D(self._augmented(real), labels)
         g_loss = self.loss.generator_loss(fake_out, real_out)
         checks.add("g_loss", g_loss)
         g_loss.backward()
@@ -177,11 +204,14 @@ class Trainer:
         n_critic = self.plan.n_critic
         checks = Checks()
         self._set_learning_rate()
-        for i in range(n_critic):
-            phase = f" @critic step {i + 1} of {n_critic}" if n_critic > 1 else ""
-            d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step(checks, phase)
-        g_loss = self.generator_step(real, labels, checks)
+        with speed.autocast(self.device, self.plan.config.precision):
+            for i in range(n_critic):
+                phase = f" @critic step {i + 1} of {n_critic}" if n_critic > 1 else ""
+                d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step(checks, phase)
+            g_loss = self.generator_step(real, labels, checks)
         self.step += 1
+        if self.augment:
+            self.augment_p.adjust(self.step, self.world)
         values = torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
         return monitor.check(self.step, values, stop, checks), monitor.averaged
 
@@ -282,6 +312,8 @@ class Trainer:
         images = count * self.plan.n_critic * self.plan.config.batch_size
         record["images_per_s"] = round(images / max(seconds, 1e-9), 1)
         record["elapsed_s"] = round(self.elapsed, 2)
+        if self.augment:
+            record.update(self.augment_p.record())
         if self.world.is_main:
             with open(os.path.join(self.run_dir, runs.METRICS), "a") as fh:
                 fh.write(json.dumps(record) + "\n")
@@ -335,10 +367,14 @@ class Trainer:
         opt_d, groups_d = optimizer_tensors(self.opt_D, "opt_D")
         tensors = {**g_tensors, **{f"D.{k}": v for k, v in self.D.state_dict().items()}, **opt_g, **opt_d,
                    **rng_tensors(self.device), **self.sampler.tensors()}
+        if self.augment:
+            tensors.update(self.augment_p.tensors())
         meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d},
                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks, "world_size": self.world.size}
         if self.ema is not None:
             meta["ema_updates"] = self.ema.updates
+        if self.augment:
+            meta["augment_p"] = self.augment_p.record()["augment_p"]  # for readers; the exact state is a tensor
         path = runs.checkpoint_path(self.run_dir, self.step)
         checkpoint.save(path, tensors, meta, checksum=True)
         for _, old in runs.checkpoints(self.run_dir)[:-self.plan.config.keep_checkpoints]:
@@ -358,6 +394,8 @@ class Trainer:
             restore_optimizer(self.opt_D, tensors, "opt_D", groups["D"])
             restore_rng(tensors, self.device)
             self.sampler.restore(tensors)
+            if self.augment:
+                self.augment_p.restore(tensors)
             self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
             self.lr_scale, self.rollbacks = float(meta.get("lr_scale", 1.0)), int(meta.get("rollbacks", 0))
         except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as exc:

@@ -7,6 +7,12 @@ Two layouts:
   ends in a s0 x s0 convolution to one score.
 - ``course`` is the course's 28x28 network: generator 1 -> 3 -> 6 -> 13 -> 28 (channels 4w, 2w, w),
   discriminator 28 -> 13 -> 5 -> 1 (channels w/4, w/2); w = 64 gives the course's exact sizes.
+
+``upsample`` chooses how the generator grows its feature maps after the first projection from z: ``transposed``
+convolutions (DCGAN's own, which leave a checkerboard pattern where their kernels overlap unevenly), or a resize
+convolution, ``nearest`` or ``bilinear`` interpolation to the next size followed by a 3x3 convolution (Odena et
+al. 2016, "Deconvolution and Checkerboard Artifacts"). The first layer from the 1x1 latent stays a transposed
+convolution either way: from a single pixel its kernel covers every output pixel once.
 """
 
 import torch
@@ -26,24 +32,37 @@ def plan_size(side: int) -> tuple[int, int]:
     return side // 2**k, k
 
 
-def _up(c_in: int, c_out: int, kernel: int, stride: int, padding: int = 0, bias: bool = True) -> list:
-    return [nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding, bias=bias), nn.BatchNorm2d(c_out),
-            nn.ReLU(inplace=True)]
+UPSAMPLE = ("transposed", "nearest", "bilinear")
 
 
-def _standard_generator(z_in: int, channels: int, side: int, width: int) -> list:
+def _grow(c_in: int, c_out: int, kernel: int, stride: int, padding: int, bias: bool, upsample: str, side: int):
+    """A layer from c_in to c_out channels at ``side`` pixels: the transposed convolution, or resize + 3x3 conv."""
+    if upsample == "transposed":
+        return [nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding, bias=bias)]
+    align = {} if upsample == "nearest" else {"align_corners": False}
+    return [nn.Upsample(size=(side, side), mode=upsample, **align), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias)]
+
+
+def _up(c_in: int, c_out: int, kernel: int, stride: int, padding: int = 0, bias: bool = True,
+        upsample: str = "transposed", side: int = 0) -> list:
+    return _grow(c_in, c_out, kernel, stride, padding, bias, upsample, side) + [nn.BatchNorm2d(c_out),
+                                                                                 nn.ReLU(inplace=True)]
+
+
+def _standard_generator(z_in: int, channels: int, side: int, width: int, upsample: str = "transposed") -> list:
     s0, k = plan_size(side)
     widths = [width * 2 ** i for i in reversed(range(k))]  # e.g. k=3: 4w, 2w, w
     layers = _up(z_in, widths[0], s0, 1, bias=False)
-    for c_in, c_out in zip(widths, widths[1:]):
-        layers += _up(c_in, c_out, 4, 2, 1, bias=False)
-    return layers + [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+    for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]), 1):
+        layers += _up(c_in, c_out, 4, 2, 1, bias=False, upsample=upsample, side=s0 * 2 ** i)
+    return layers + _grow(widths[-1], channels, 4, 2, 1, True, upsample, side) + [nn.Tanh()]
 
 
-def _course_generator(z_in: int, channels: int, width: int) -> list:
+def _course_generator(z_in: int, channels: int, width: int, upsample: str = "transposed") -> list:
     # the course's make_gen_block sequence: kernel/stride (3,2) (4,1) (3,2) (4,2), default biases
-    return (_up(z_in, 4 * width, 3, 2) + _up(4 * width, 2 * width, 4, 1) + _up(2 * width, width, 3, 2)
-            + [nn.ConvTranspose2d(width, channels, 4, 2), nn.Tanh()])
+    return (_up(z_in, 4 * width, 3, 2) + _up(4 * width, 2 * width, 4, 1, upsample=upsample, side=6)
+            + _up(2 * width, width, 3, 2, upsample=upsample, side=13)
+            + _grow(width, channels, 4, 2, 0, True, upsample, 28) + [nn.Tanh()])
 
 
 def _standard_discriminator(c_in: int, side: int, width: int, norm: str) -> list:
@@ -64,14 +83,15 @@ def _course_discriminator(c_in: int, width: int, norm: str) -> list:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, layout: str = "standard"):
+    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, layout: str = "standard",
+                 upsample: str = "transposed"):
         super().__init__()
         channels, side = shape[0], shape[1]
         self.z_dim, self.num_classes = z_dim, num_classes
         if layout == "course":
-            layers = _course_generator(z_dim + num_classes, channels, width)
+            layers = _course_generator(z_dim + num_classes, channels, width, upsample)
         else:
-            layers = _standard_generator(z_dim + num_classes, channels, side, width)
+            layers = _standard_generator(z_dim + num_classes, channels, side, width, upsample)
         self.net = nn.Sequential(*layers)
 
     def forward(self, z, labels=None):

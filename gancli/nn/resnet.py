@@ -2,7 +2,9 @@
 
 Generator: z (+ one-hot class) -> Linear to s0 x s0 x C -> k up-blocks (BN, ReLU, nearest 2x upsample,
 conv3x3, BN, ReLU, conv3x3, plus an upsampled 1x1-conv shortcut) -> BN, ReLU, conv3x3, tanh; for an image of
-side s0 * 2^k (32 = 4 * 2^3, 28 = 7 * 2^2, 64 = 4 * 2^4).
+side s0 * 2^k (32 = 4 * 2^3, 28 = 7 * 2^2, 64 = 4 * 2^4). ``upsample`` = bilinear interpolates instead, and
+transposed replaces each block's upsample + first conv3x3 by a 4x4 stride-2 transposed convolution (the shortcut
+stays a resize, so the checkerboard comes from the residual branch alone).
 
 Discriminator: an optimised first block (conv3x3, ReLU, conv3x3, 2x2 average pool; shortcut pool then 1x1 conv),
 down-blocks until the side is at most 8 (32 -> 16 -> 8 as SNGAN), two blocks without downsampling, ReLU,
@@ -24,16 +26,27 @@ def _conv(c_in: int, c_out: int, kernel: int, residual: bool = False) -> nn.Conv
 
 
 class UpBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, upsample: str = "nearest"):
         super().__init__()
-        self.b1, self.c1 = nn.BatchNorm2d(c_in), _conv(c_in, c_out, 3, residual=True)
+        self.upsample = upsample
+        self.b1 = nn.BatchNorm2d(c_in)
+        if upsample == "transposed":
+            self.c1 = nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)
+            self.c1.residual = True
+        else:
+            self.c1 = _conv(c_in, c_out, 3, residual=True)
         self.b2, self.c2 = nn.BatchNorm2d(c_out), _conv(c_out, c_out, 3, residual=True)
         self.c_sc = _conv(c_in, c_out, 1)
 
+    def _resize(self, x):
+        mode = "nearest" if self.upsample == "transposed" else self.upsample
+        return F.interpolate(x, scale_factor=2, mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+
     def forward(self, x):
-        h = self.c1(F.interpolate(F.relu(self.b1(x)), scale_factor=2, mode="nearest"))
+        h = F.relu(self.b1(x))
+        h = self.c1(h if self.upsample == "transposed" else self._resize(h))
         h = self.c2(F.relu(self.b2(h)))
-        return h + self.c_sc(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return h + self.c_sc(self._resize(x))
 
 
 class DownBlock(nn.Module):
@@ -59,13 +72,13 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0):
+    def __init__(self, z_dim: int, shape: tuple, width: int, num_classes: int = 0, upsample: str = "nearest"):
         super().__init__()
         channels, side = shape[0], shape[1]
         self.s0, k = plan_size(side)
         self.z_dim, self.num_classes, self.width = z_dim, num_classes, width
         self.l1 = nn.Linear(z_dim + num_classes, self.s0 * self.s0 * width)
-        self.blocks = nn.Sequential(*[UpBlock(width, width) for _ in range(k)])
+        self.blocks = nn.Sequential(*[UpBlock(width, width, upsample) for _ in range(k)])
         self.b_out, self.c_out = nn.BatchNorm2d(width), _conv(width, channels, 3)
 
     def forward(self, z, labels=None):
