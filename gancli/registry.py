@@ -107,7 +107,8 @@ class Registry:
         if entry is None:
             words = list(self._entries[kind]) + list(self._aliases[kind])
             available = ", ".join(sorted(self._entries[kind])) or "none installed"
-            raise GancliError(f"unknown {kind} {name!r}{did_you_mean(name, words)}; available: {available}")
+            what = kind.replace("_", " ")  # direction_finder -> direction finder
+            raise GancliError(f"unknown {what} {name!r}{did_you_mean(name, words)}; available: {available}")
         return entry
 
     def entries(self, kind: str) -> list[Entry]:

@@ -185,6 +185,6 @@ def test_directions_fit_refuses_bad_requests(faces_run):
     one_line_error(run("directions", "fit", folder, "--method", "sefa", "--attribute", "smile"), "unsupervised")
     one_line_error(run("directions", "fit", folder, "--method", "interfacegan", "--attribute", "beard",
                        "--classifier", clf), "does not know attribute 'beard'")
-    one_line_error(run("directions", "fit", folder, "--method", "svm"), "unknown direction_finder 'svm'")
+    one_line_error(run("directions", "fit", folder, "--method", "svm"), "unknown direction finder 'svm'")
     one_line_error(run("directions", "fit", "pretrained:faces", "--method", "sefa"), "read-only")
     one_line_error(run("directions", "list", folder), "gancli directions fit")
