@@ -29,13 +29,18 @@ def _help(command: click.Command, name: str, parent: click.Context | None) -> tu
 def render() -> str:
     from . import cli
 
-    text, root = _help(cli, "gancli", None)
-    parts = [HEADER, "## gancli\n", "```\n" + text + "\n```\n"]
-    for name in cli.list_commands(root):
-        command = cli.get_command(root, name)
-        text, _ = _help(command, name, root)
-        parts += [f"## gancli {name}\n", "```\n" + text + "\n```\n"]
+    parts = [HEADER]
+    _add(parts, cli, "gancli", None)
     return "\n".join(parts)
+
+
+def _add(parts: list, command: click.Command, name: str, parent: click.Context | None) -> None:
+    """This command's help, then each subcommand's (``gancli directions fit``...), depth first."""
+    text, ctx = _help(command, name, parent)
+    parts += [f"## {ctx.command_path}\n", "```\n" + text + "\n```\n"]
+    if isinstance(command, click.Group):
+        for sub in command.list_commands(ctx):
+            _add(parts, command.get_command(ctx, sub), sub, ctx)
 
 
 def main(argv=None) -> int:
