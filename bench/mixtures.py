@@ -26,6 +26,7 @@ RECIPES = {
     "bce": ["--loss", "bce"],
     "bce-pack4": ["--loss", "bce", "--pack", "4"],
     "bce-w400": ["--loss", "bce", "--arch-opt", "width=400"],  # PacGAN's width
+    "bce-w400-r1": ["--loss", "bce", "--arch-opt", "width=400", "--lipschitz", "r1", "--lipschitz-opt", "gamma=0.1"],
     "bce-minimax": ["--loss", "bce-minimax"],
     "lsgan": ["--loss", "lsgan"],
     "hinge-sn": ["--loss", "hinge", "--lipschitz", "spectral-norm"],
