@@ -3,10 +3,8 @@ class classifiers of evaluation: one file per dataset, options and content."""
 
 from __future__ import annotations
 
-import hashlib
-
 from ..errors import GancliError
-from .store import cached_classifier
+from .store import cached_classifier, data_fingerprint
 from .train import TrainSettings
 
 
@@ -22,12 +20,7 @@ def attribute_classifier(registry, data_name: str, data_options: dict, bundle=No
         raise GancliError(f'dataset "{choice.entry.name}" has no attributes to train an attribute classifier on; '
                           f"use one that has (faces, celeba:PATH)")
     key = {"name": choice.entry.name, "task": "attributes", "options": choice.options,
-           "shape": list(bundle.spec.shape), "count": len(bundle.x), "fingerprint": _fingerprint(bundle)}
+           "shape": list(bundle.spec.shape), "count": len(bundle.x), "fingerprint": data_fingerprint(bundle.x, bundle.attributes)}
     return cached_classifier(key, lambda: (bundle.x, bundle.attributes, bundle.spec.attribute_names), settings,
                              progress)
 
-
-def _fingerprint(bundle) -> str:
-    digest = hashlib.sha256(bundle.x.contiguous().numpy().tobytes())
-    digest.update(bundle.attributes.contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]

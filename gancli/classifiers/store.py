@@ -47,6 +47,13 @@ def cache_path(key: dict, settings: TrainSettings) -> str:
     return os.path.join(cache_dir(), "classifiers", f"{slug}-{digest}.safetensors")
 
 
+def data_fingerprint(x, targets) -> str:
+    """A hash of the images and their targets (labels or attributes), so changed data gets a new classifier."""
+    digest = hashlib.sha256(x.contiguous().numpy().tobytes())
+    digest.update(targets.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def cached_classifier(key: dict, load_data, settings: TrainSettings = TrainSettings(),
                       progress=None) -> tuple[Classifier, str, bool]:
     """(classifier, its file, whether it was trained just now) for the data that ``key`` identifies.

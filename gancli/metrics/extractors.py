@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 
@@ -144,15 +143,11 @@ def _cached(cached_classifier, name, options, bundle, progress):
 
 def classifier_key(name: str, options: dict, bundle) -> dict:
     """What identifies a dataset's classifier in the cache: registry name, options, shape and content."""
+    from ..classifiers.store import data_fingerprint
+
     return {"name": name, "options": options, "shape": list(bundle.spec.shape), "count": len(bundle.x),
-            "fingerprint": _fingerprint(bundle)}
+            "fingerprint": data_fingerprint(bundle.x, bundle.labels)}
 
-
-def _fingerprint(bundle) -> str:
-    """A hash of the images and labels, so a changed folder of images gets a new classifier."""
-    digest = hashlib.sha256(bundle.x.contiguous().numpy().tobytes())
-    digest.update(bundle.labels.numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _info(classifier, data_name, path, trained, per_channel) -> dict:
