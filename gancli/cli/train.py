@@ -210,7 +210,9 @@ def _run(plan, run_dir: str, resume: bool) -> None:
                        err=True)
         try:
             record = train_run(plan, run_dir, reporter, resume=resume)
+            world.barrier()  # tear the group down together: a rank leaving early can abort in gloo's threads
         except TrainingInterrupted as stop:
+            world.barrier()
             if world.is_main:
                 click.echo(f"interrupted at step {stop.step}; checkpoint saved. Continue with: gancli train "
                            f"--resume {run_dir}", err=True)
