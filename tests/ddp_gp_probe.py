@@ -61,6 +61,7 @@ def main(out):
                   "parameters": sum(p.numel() for p in D.parameters())}
         with open(out, "w") as fh:
             json.dump(result, fh)
+    world.barrier()  # leave together: a rank tearing the group down while another works can abort in gloo
     distributed.leave()
 
 
