@@ -1,8 +1,6 @@
 """A run or checkpoint made with a plugin's component records the plugin, package and version; opening it
 without the plugin says which package to install."""
 
-import json
-
 import pytest
 
 from gancli.default_plugins.architectures import MLPArchitecture

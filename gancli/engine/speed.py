@@ -18,7 +18,6 @@ import contextlib
 import torch
 
 
-
 def adam(params, lr: float, betas: tuple) -> torch.optim.Adam:
     """Adam updating all tensors with one multi-tensor (foreach) kernel per operation.
 

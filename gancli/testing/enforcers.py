@@ -38,8 +38,6 @@ def check_enforcer(enforcer, options=None, *, steps: int = 100, bound: float = 1
 
     Returns an :class:`EnforcerReport` so a test can assert more (for example a slope close to 1).
     """
-    import torch
-
     instance, cls = instantiate(enforcer, LipschitzEnforcer, options)
     name = cls.__name__
     require(isinstance(cls.conflicts, dict) and all(isinstance(k, str) and isinstance(v, str)
