@@ -114,6 +114,44 @@ def test_gradient_editor_walks_the_asked_path_and_the_penalty_spares_the_watched
     assert mouth_penalised < 0.5 * mouth_plain and ((penalised - z) @ clf.w[0]).mean() > 0.5
 
 
+class CurvedClassifier(ToyClassifier):
+    """The toy's logits bent by a smooth non-linearity, so a first-order projection alone lets some drift in."""
+
+    def differentiable_logits(self, x):
+        latent = self.G.latent_of(x)
+        return 4 * (latent + 0.3 * latent.pow(2).roll(1, dims=1)) @ self.w.T
+
+
+def test_holding_an_attribute_walks_its_level_set():
+    G, clf = toy()
+    z = torch.randn(16, Z, generator=torch.Generator().manual_seed(1))
+    held = gradient_walk(G, clf, z, "smiling", ("mouth_open",), 0.0, [2.0], step_size=0.25, hold=True)[0]
+    logits, start = clf.logits(G(held)), clf.logits(G(z))
+    assert torch.allclose(logits[:, 1], start[:, 1], atol=1e-3)  # mouth_open untouched
+    assert (logits[:, 0] - start[:, 0]).min() > 1.0  # smiling up
+    assert torch.allclose((held - z).norm(dim=1), torch.full((16,), 2.0), atol=1e-3)  # straight: nothing to undo
+
+    curved = CurvedClassifier(G, clf.w)
+    start = curved.logits(G(z))
+
+    def walk(**how):
+        moved = gradient_walk(G, curved, z, "smiling", ("mouth_open", "hat"), lengths=[2.0], step_size=0.1, **how)[0]
+        change = curved.logits(G(moved)) - start
+        return change[:, [1, 3]].abs().max(), change[:, 0].mean()
+
+    held_drift, held_gain = walk(penalty=0.0, hold=True)
+    penalised_drift, _ = walk(penalty=1.0)
+    assert held_drift < 0.05 and held_gain > 1.0
+    assert penalised_drift > 10 * held_drift  # a penalty only discourages what holding prevents
+
+
+def test_gradient_finder_refuses_penalty_and_hold_together():
+    G, clf = toy()
+    finder = get_registry().get("direction_finder", "classifier-gradient").cls(penalty=1.0, hold=True)
+    with pytest.raises(GancliError, match="either penalty or hold"):
+        finder.edit(DirectionInputs(G, Z, clf, "smiling", ("mouth_open",)), torch.zeros(2, Z), [1.0])
+
+
 def test_sefa_and_pca_find_the_generators_strongest_axes():
     G = LinearG()
     found = sefa(G, Z, k=2)

@@ -14,7 +14,7 @@ from .common import registry_for_command
 The strength is the distance moved in latent space, in units of the latent's standard deviation. Without
 --method the latents move along a direction saved in the run (see `gancli directions list RUN`); with
 --method gradient each latent climbs the attribute classifier's gradient on its own (the course's method),
---condition-on penalising a change of the named attributes.
+--condition-on penalising a change of the named attributes (--method-opt hold=true holds them instead).
 
 \b
 Examples:
@@ -22,6 +22,7 @@ Examples:
   gancli edit pretrained:faces --direction smile-cond-mouth_open --seed 3 -n 6 -o strip.png
   gancli edit runs/0001 --direction hat --latent z.npy --strength -2,0,2 -o hats.png
   gancli edit pretrained:faces --direction smile --method gradient --condition-on mouth_open -o grad.png
+  gancli edit pretrained:faces --direction smile --method gradient --method-opt hold=true -o held.png
   gancli edit pretrained:faces --direction sefa-0 --save-latents edited.npy -o strip.png
 """)
 @click.argument("run", type=click.Path())
@@ -32,7 +33,8 @@ Examples:
 @click.option("--latent", type=click.Path(), help="latents to edit: .npy or .safetensors, shape (N, z_dim) or (z_dim,)")
 @click.option("--strength", default="-3:3:7", show_default=True, help="START:STOP:COUNT or a list such as -2,0,2")
 @click.option("--method", help="per-latent editor instead of a saved direction: gradient (classifier-gradient)")
-@click.option("--condition-on", multiple=True, help="with --method: attribute whose change is penalised (repeatable)")
+@click.option("--condition-on", multiple=True,
+              help="with --method: attribute whose change is penalised, or held (repeatable)")
 @click.option("--method-opt", multiple=True, metavar="KEY=VALUE", help="with --method: finder option (repeatable)")
 @click.option("--classifier", type=click.Path(), help="with --method: attribute classifier file (default: the run's)")
 @click.option("-o", "--output", required=True, type=click.Path(), help="OUT.png: the strip")

@@ -23,7 +23,8 @@ class InterFaceGANFinder(gancli.DirectionFinder):
 
 
 class ClassifierGradientFinder(gancli.DirectionFinder):
-    """The course's method: gradient ascent on the attribute's logit w.r.t. z, optionally penalising other attributes."""
+    """The course's method: gradient ascent on the attribute's logit w.r.t. z, optionally penalising (or holding)
+    other attributes."""
 
     supervised = True
     edits_per_latent = True
@@ -32,13 +33,22 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         penalty: float = gancli.field(
             0.0, min=0.0, help="weight of the norm of the change in the other attributes' logits subtracted from "
                                "the score (the course's penalty_weight); with --condition-on and 0 here, 1 is used")
+        hold: bool = gancli.field(
+            False, help="instead of a penalty, hold the watched attributes (--condition-on, or every other one) "
+                        "where they started: each step moves along the level set of their logits")
         step_size: float = gancli.field(0.2, help="latent distance moved per gradient step", min=1e-4)
         samples: int = gancli.field(512, help="latents walked to average a global direction", min=1)
         length: float = gancli.field(3.0, help="path length walked per latent for the global direction", min=1e-3)
 
     def _watched(self, inputs) -> tuple:
-        """(attributes whose change is penalised, penalty weight, their name in the direction's name)."""
+        """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
         names = [n for n in inputs.classifier.names if n != inputs.attribute]
+        if self.hold and self.penalty:
+            raise gancli.GancliError("classifier-gradient takes either penalty or hold (two ways of sparing the other "
+                                     "attributes), not both; drop one --method-opt")
+        if self.hold:
+            watched = tuple(inputs.condition_on) or tuple(names)
+            return watched, 0.0, tuple(inputs.condition_on) or ("others",)
         if inputs.condition_on:
             return tuple(inputs.condition_on), self.penalty or 1.0, tuple(inputs.condition_on)
         if self.penalty:
@@ -52,7 +62,7 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         watched, penalty, label = self._watched(inputs)
         z = sample_latents(self.samples, inputs.z_dim, inputs.seed)
         moved = gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
-                              [self.length], self.step_size, inputs.device)[0]
+                              [self.length], self.step_size, inputs.device, hold=self.hold)[0]
         return {direction_name(inputs.attribute, label, gradient=True): (moved - z).mean(0)}
 
     def edit(self, inputs, z, strengths):
@@ -60,7 +70,7 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
 
         watched, penalty, _ = self._watched(inputs)
         return gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
-                             list(strengths), self.step_size, inputs.device)
+                             list(strengths), self.step_size, inputs.device, hold=self.hold)
 
 
 class SeFaFinder(gancli.DirectionFinder):

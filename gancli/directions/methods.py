@@ -4,7 +4,9 @@
   from those it scores low; the boundary's unit normal is the direction. Conditional manipulation projects
   the normals of other attributes out of it, so moving along it leaves their scores unchanged (to first order).
 - Classifier gradient (the course's controllable generation): gradient ascent on the target attribute's logit
-  with respect to z, optionally minus ``penalty`` times the norm of the change in other attributes' logits.
+  with respect to z, optionally minus ``penalty`` times the norm of the change in other attributes' logits, or
+  (``hold``) along the level set of the other attributes' logits: InterFaceGAN's conditional manipulation
+  done afresh at every step of every latent's own path.
 - SeFa (Shen & Zhou 2021): the top eigenvectors of AᵀA, A the generator's first layer as a linear map of z.
 - GANSpace (Härkönen et al. 2020): principal components of the first layer's activations, carried back to
   z by linear regression (the recipe the paper uses for generators without a mapping network).
@@ -79,11 +81,12 @@ def interfacegan(G, classifier, z_dim: int, attribute: str, condition_on, sample
 
 # ---- classifier gradient -----------------------------------------------------------------------------
 def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penalty: float, lengths,
-                  step_size: float, device: str = "cpu") -> torch.Tensor:
+                  step_size: float, device: str = "cpu", hold: bool = False) -> torch.Tensor:
     """Latents after walking each row of ``z`` up (or, for negative lengths, down) the gradient of the score.
 
     The score is the target logit minus ``penalty`` times the norm of the change of the ``watched``
-    attributes' logits since the start (the course's entanglement-aware score). Each step moves every latent
+    attributes' logits since the start (the course's entanglement-aware score). With ``hold`` the watched
+    logits are instead held where they started (see ``_held_step``). Each step moves every latent
     ``step_size`` along its own normalised gradient, so after k steps it has travelled a path of length
     k * step_size; ``lengths`` are the path lengths to report. Returns (len(lengths), N, z_dim).
     """
@@ -97,14 +100,14 @@ def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penal
             continue
         steps = max(round(max(length for _, length in wanted) / step_size), 1)
         for start in range(0, len(z), BATCH):
-            path = _walk(G, classifier, z[start:start + BATCH].to(device), target, others, penalty, sign, steps,
-                         step_size)
+            path = _walk(G, classifier, z[start:start + BATCH].to(device), target, others, penalty, hold, sign,
+                         steps, step_size)
             for i, length in wanted:
                 out[i, start:start + BATCH] = path[min(round(length / step_size), steps)].cpu()
     return out
 
 
-def _walk(G, classifier, z, target, others, penalty, sign, steps, step_size) -> list:
+def _walk(G, classifier, z, target, others, penalty, hold, sign, steps, step_size) -> list:
     """[z_0, z_1, ..., z_steps] of one batch."""
     with torch.no_grad():
         original = classifier.differentiable_logits(G(z))[:, others]
@@ -113,15 +116,44 @@ def _walk(G, classifier, z, target, others, penalty, sign, steps, step_size) -> 
     for _ in range(steps):
         current = current.detach().requires_grad_(True)
         logits = classifier.differentiable_logits(G(current))
-        score = sign * logits[:, target]
-        if others and penalty:
-            change = logits[:, others] - original
-            score = score - penalty * (change.pow(2).sum(1) + 1e-8).sqrt()
-        (grad,) = torch.autograd.grad(score.sum(), current)
-        step = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        current = current.detach() + step_size * step
+        if hold and others:
+            step = _held_step(logits, current, target, others, original, sign, step_size)
+        else:
+            score = sign * logits[:, target]
+            if others and penalty:
+                change = logits[:, others] - original
+                score = score - penalty * (change.pow(2).sum(1) + 1e-8).sqrt()
+            (grad,) = torch.autograd.grad(score.sum(), current)
+            step = step_size * _unit(grad)
+        current = current.detach() + step
         path.append(current)
     return path
+
+
+def _held_step(logits, z, target, others, original, sign, step_size) -> torch.Tensor:
+    """A step of length ``step_size`` up the target logit within the level set of the watched logits.
+
+    J holds each latent's gradients of the watched logits (rows). The target's gradient minus its part in J's
+    row space changes none of them to first order; the Gauss-Newton term -Jᵀ(JJᵀ)⁻¹Δ then pulls back the
+    change Δ that curvature has let in since the start, so the watched attributes stay put along the path.
+    """
+    def grad_of(values, keep=True):  # per-latent gradients: each row of z only reaches its own logits
+        return torch.autograd.grad(values.sum(), z, retain_graph=keep)[0]
+
+    target_grad = grad_of(sign * logits[:, target])
+    jacobian = torch.stack([grad_of(logits[:, o], keep=i < len(others) - 1) for i, o in enumerate(others)], 1)
+    gram = jacobian @ jacobian.transpose(1, 2) + 1e-6 * torch.eye(len(others), device=z.device)
+
+    def row_space(coefficients):  # Jᵀ (JJᵀ)⁻¹ c, per latent
+        return (jacobian.transpose(1, 2) @ torch.linalg.solve(gram, coefficients.unsqueeze(2))).squeeze(2)
+
+    tangent = target_grad - row_space((jacobian @ target_grad.unsqueeze(2)).squeeze(2))
+    drift = logits[:, others].detach() - original
+    return step_size * _unit(tangent) - row_space(drift)
+
+
+def _unit(vectors: torch.Tensor) -> torch.Tensor:
+    return vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 # ---- SeFa ----------------------------------------------------------------------------------------------
