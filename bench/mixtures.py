@@ -6,6 +6,7 @@ processes side by side), scores 2,500 generated points per run, and writes docs/
     python bench/mixtures.py                       # all recipes, 5 seeds
     python bench/mixtures.py --recipes bce,bce-pack4 --seeds 2 --steps 2000
     python bench/mixtures.py --recipes bce-w400 --merge    # add a recipe to the existing table
+    python bench/mixtures.py --recipes bce-w400-r1 --mixtures grid --steps 30000 --merge
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import product
 
 import numpy as np
 
@@ -27,6 +29,8 @@ RECIPES = {
     "bce-pack4": ["--loss", "bce", "--pack", "4"],
     "bce-w400": ["--loss", "bce", "--arch-opt", "width=400"],  # PacGAN's width
     "bce-w400-r1": ["--loss", "bce", "--arch-opt", "width=400", "--lipschitz", "r1", "--lipschitz-opt", "gamma=0.1"],
+    "bce-w400-r1-decay": ["--loss", "bce", "--arch-opt", "width=400", "--lipschitz", "r1", "--lipschitz-opt",
+                          "gamma=0.1", "--lr-decay", "linear"],  # the rate falls linearly to 0 at the last step
     "bce-minimax": ["--loss", "bce-minimax"],
     "lsgan": ["--loss", "lsgan"],
     "hinge-sn": ["--loss", "hinge", "--lipschitz", "spectral-norm"],
@@ -68,17 +72,23 @@ def table(results: list, recipes: list) -> str:
     lines = ["| recipe | seeds x steps | ring modes (mean / worst) | ring hq % (mean / worst) | ring kl "
              "| grid modes (mean / worst) | grid hq % (mean / worst) | grid kl | s per run |", "|---" * 9 + "|"]
     for recipe in recipes:
-        ours = [r for r in results if r["recipe"] == recipe]
-        cells = [recipe, f"{len({r['seed'] for r in ours})} x {ours[0]['steps']}"]
-        seconds = []
-        for data in ("ring", "grid"):
-            rows = [r for r in ours if r["data"] == data]
+        by_data = {data: [r for r in results if r["recipe"] == recipe and r["data"] == data] for data in STD}
+        shapes, scores, seconds = {}, [], {}
+        for data, rows in by_data.items():
+            if not rows:  # this recipe was run on the other mixture only
+                scores += ["not run"] * 3
+                continue
+            shapes[data] = f"{len({r['seed'] for r in rows})} x {'/'.join(sorted({str(r['steps']) for r in rows}))}"
             modes, hq, kl = (np.array([r[k] for r in rows]) for k in ("modes", "hq", "kl"))
-            seconds += [r["seconds"] for r in rows]
-            cells += [f"{modes.mean():.1f} / {modes.min()}", f"{100 * hq.mean():.1f} / {100 * hq.min():.1f}",
-                      f"{kl.mean():.3f}"]
-        cells.append(f"{np.mean(seconds):.0f}")
-        lines.append("| " + " | ".join(cells) + " |")
+            scores += [f"{modes.mean():.1f} / {modes.min()}", f"{100 * hq.mean():.1f} / {100 * hq.min():.1f}",
+                       f"{kl.mean():.3f}"]
+            seconds[data] = np.mean([r["seconds"] for r in rows])
+        if len(set(shapes.values())) == 1:
+            shape, time_cell = next(iter(shapes.values())), f"{np.mean(list(seconds.values())):.0f}"
+        else:  # the mixtures were run with other seeds or lengths: say which is which
+            shape = ", ".join(f"{s} ({data})" for data, s in shapes.items())
+            time_cell = ", ".join(f"{t:.0f} ({data})" for data, t in seconds.items())
+        lines.append("| " + " | ".join([recipe, shape, *scores, time_cell]) + " |")
     return "\n".join(lines)
 
 
@@ -86,10 +96,12 @@ def goal_lines(results: list, recipes: list) -> list:
     """Which recipes find every mode with at least 95% high-quality points on every seed, per mixture."""
     lines = []
     for data, modes in (("ring", 8), ("grid", 25)):
-        met = [r for r in recipes
-               if all(row["modes"] == modes and row["hq"] >= 0.95
-                      for row in results if row["recipe"] == r and row["data"] == data)]
-        lines.append(f"- {data}: " + (", ".join(f"`{r}`" for r in met) if met else "no recipe yet"))
+        runs = {r: [row for row in results if row["recipe"] == r and row["data"] == data] for r in recipes}
+        met = [r for r, rows in runs.items()
+               if rows and all(row["modes"] == modes and row["hq"] >= 0.95 for row in rows)]
+        costs = [f"`{r}` ({runs[r][0]['steps']} steps, {np.mean([row['seconds'] for row in runs[r]]) / 60:.1f} "
+                 f"min wall time per run on one CPU thread)" for r in met]
+        lines.append(f"- {data}: " + (", ".join(costs) if met else "no recipe yet"))
     return ["Goal (all modes, at least 95% high-quality points, on every seed), met by:", "", *lines, ""]
 
 
@@ -99,6 +111,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--mixtures", default="ring,grid", help="which mixtures to train on")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "mixtures.md"))
     parser.add_argument("--merge", action="store_true",
                         help="keep the other recipes' results from the existing JSON beside --out")
@@ -107,13 +120,16 @@ def main() -> None:
     unknown = [r for r in recipes if r not in RECIPES]
     if unknown:
         parser.error(f"unknown recipe {unknown[0]!r}; recipes: {', '.join(RECIPES)}")
+    mixtures = args.mixtures.split(",")
+    if not set(mixtures) <= set(STD):
+        parser.error(f"--mixtures takes {', '.join(STD)}")
     results_path = os.path.splitext(args.out)[0] + ".json"
     kept = []
     if args.merge and os.path.isfile(results_path):
         with open(results_path) as fh:
-            kept = [r for r in json.load(fh) if r["recipe"] not in recipes]
+            kept = [r for r in json.load(fh) if (r["recipe"], r["data"]) not in product(recipes, mixtures)]
     command = ("python bench/mixtures.py " + " ".join(sys.argv[1:])).strip()
-    jobs = [(r, d, s) for r in recipes for d in ("ring", "grid") for s in range(args.seeds)]
+    jobs = [(r, d, s) for r in recipes for d in mixtures for s in range(args.seeds)]
     with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(train_and_score, r, d, s, args.steps, workdir) for r, d, s in jobs]
         results = list(kept)
