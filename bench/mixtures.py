@@ -7,6 +7,7 @@ processes side by side), scores 2,500 generated points per run, and writes docs/
     python bench/mixtures.py --recipes bce,bce-pack4 --seeds 2 --steps 2000
     python bench/mixtures.py --recipes bce-w400 --merge    # add a recipe to the existing table
     python bench/mixtures.py --recipes bce-w400-r1 --mixtures grid --steps 30000 --merge
+    python bench/mixtures.py --render                   # rewrite the page from docs/mixtures.json
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "mixtures.md"))
     parser.add_argument("--merge", action="store_true",
                         help="keep the other recipes' results from the existing JSON beside --out")
+    parser.add_argument("--render", action="store_true", help="train nothing: rewrite --out from its JSON")
     args = parser.parse_args()
     recipes = args.recipes.split(",")
     unknown = [r for r in recipes if r not in RECIPES]
@@ -124,18 +126,20 @@ def main() -> None:
     if not set(mixtures) <= set(STD):
         parser.error(f"--mixtures takes {', '.join(STD)}")
     results_path = os.path.splitext(args.out)[0] + ".json"
-    kept = []
-    if args.merge and os.path.isfile(results_path):
+    results = []
+    if (args.merge or args.render) and os.path.isfile(results_path):
         with open(results_path) as fh:
-            kept = [r for r in json.load(fh) if (r["recipe"], r["data"]) not in product(recipes, mixtures)]
+            results = [r for r in json.load(fh)
+                       if args.render or (r["recipe"], r["data"]) not in product(recipes, mixtures)]
     command = ("python bench/mixtures.py " + " ".join(sys.argv[1:])).strip()
-    jobs = [(r, d, s) for r in recipes for d in mixtures for s in range(args.seeds)]
+    jobs = [] if args.render else [(r, d, s) for r in recipes for d in mixtures for s in range(args.seeds)]
     with tempfile.TemporaryDirectory() as workdir, concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(train_and_score, r, d, s, args.steps, workdir) for r, d, s in jobs]
-        results = list(kept)
         for future in concurrent.futures.as_completed(futures):
             results.append({**future.result(), "command": command})
             print(json.dumps(results[-1]), flush=True)
+            with open(results_path, "w") as fh:  # after every run, so an interrupted bench keeps what it finished
+                json.dump(results, fh, indent=1)
     recipes = [r for r in RECIPES if any(row["recipe"] == r for row in results)]
     commands = "; ".join(f"`{c}`" for c in dict.fromkeys(row["command"] for row in results))
     report = [
@@ -148,7 +152,8 @@ def main() -> None:
         "",
         f"Commands: {commands}. Common settings: `gancli train {' '.join(COMMON)}`; one thread per "
         "process, two processes side by side on a 2-core CPU (seconds are wall time per run under that load, "
-        "so compare them within a row).",
+        "so compare them within a row). Results are saved after every run, so a row with fewer seeds than its "
+        "command asked for is a bench stopped early.",
         "",
         table(results, recipes),
         "",
