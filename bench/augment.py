@@ -49,8 +49,8 @@ RUNS = {
     "transposed": ([], "transposed-convolution generator (the default)"),
     "nearest": (["--arch-opt", "upsample=nearest"], "resize-convolution generator (nearest)"),
 }
-COMPARISONS = [("full digits (1,797 images)", "full", "full-ada"), ("10% of the digits (179 images)", "tenth",
-                                                                     "tenth-ada")]
+COMPARISONS = [("full digits (1,797 images)", "full", "full-ada"),
+               ("10% of the digits (179 images)", "tenth", "tenth-ada")]
 EVALUATE = ["--metrics", "fid,checkerboard", "--data-opt", "fraction=1", "--no-record", "--json"]
 GOAL = 0.30  # at least 30% lower FD with augmentation on the 10% subset
 

@@ -155,15 +155,16 @@ def goals(rows: list) -> list:
         met = s["success"] >= 0.9 and s["drift"] <= 0.10
         notes.append(f"`{row['name']}` success {pct(s['success'])} (goal ≥ 90%), drift {s['drift']:.3f} "
                      f"(goal ≤ 0.10): {'met' if met else 'missed'}")
+    per_latent = "smiling (per-latent gradient"
     for plain, conditional in (("smiling", "smiling-cond-mouth_open"),
                                ("smiling-gradient", "smiling-gradient-cond-mouth_open"),
-                               ("smiling (per-latent gradient)", "smiling (per-latent gradient, penalty on mouth_open)"),
-                               ("smiling (per-latent gradient)", "smiling (per-latent gradient, holding mouth_open)")):
+                               (f"{per_latent})", f"{per_latent}, penalty on mouth_open)"),
+                               (f"{per_latent})", f"{per_latent}, holding mouth_open)")):
         if plain in by_name and conditional in by_name:
             a, b = by_name[plain]["change"]["mouth_open"], by_name[conditional]["change"]["mouth_open"]
             ratio = b / a if a else float("nan")
-            notes.append(f"`{conditional}` moves mouth_open {b:.3f} vs {a:.3f} unconditional (×{ratio:.2f}, goal ≤ ×0.5: "
-                         f"{'met' if ratio <= 0.5 else 'missed'})")
+            notes.append(f"`{conditional}` moves mouth_open {b:.3f} vs {a:.3f} unconditional (×{ratio:.2f}, "
+                         f"goal ≤ ×0.5: {'met' if ratio <= 0.5 else 'missed'})")
     return notes
 
 

@@ -20,7 +20,7 @@ def attribute_classifier(registry, data_name: str, data_options: dict, bundle=No
         raise GancliError(f'dataset "{choice.entry.name}" has no attributes to train an attribute classifier on; '
                           f"use one that has (faces, celeba:PATH)")
     key = {"name": choice.entry.name, "task": "attributes", "options": choice.options,
-           "shape": list(bundle.spec.shape), "count": len(bundle.x), "fingerprint": data_fingerprint(bundle.x, bundle.attributes)}
+           "shape": list(bundle.spec.shape), "count": len(bundle.x),
+           "fingerprint": data_fingerprint(bundle.x, bundle.attributes)}
     return cached_classifier(key, lambda: (bundle.x, bundle.attributes, bundle.spec.attribute_names), settings,
                              progress)
-

@@ -90,7 +90,6 @@ class TrainConfig:
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise GancliError(f"--device must be auto, cpu or cuda (or cuda:N), got {self.device!r}")
 
-
     def _check_augment(self) -> None:
         names = self.augment_names
         if "none" in names:
@@ -113,8 +112,8 @@ ON_NONFINITE = ("stop", "rollback")
 PRECISIONS = ("fp32", "bf16")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
-SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed", "device",
-            "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
+SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed",
+            "device", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
             "augment_p", "ada_target", "ada_kimg", "precision", "compile")
 
 

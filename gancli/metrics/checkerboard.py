@@ -23,7 +23,6 @@ from __future__ import annotations
 import torch
 
 
-
 def aliasing_region(height: int, width: int, radius: int = 1) -> torch.Tensor:
     """Bool (H, W) mask of the DFT frequencies within ``radius`` of (H/2, 0), (0, W/2) and (H/2, W/2)."""
     ky = torch.arange(height).view(-1, 1)

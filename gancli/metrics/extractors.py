@@ -149,7 +149,6 @@ def classifier_key(name: str, options: dict, bundle) -> dict:
             "fingerprint": data_fingerprint(bundle.x, bundle.labels)}
 
 
-
 def _info(classifier, data_name, path, trained, per_channel) -> dict:
     accuracy = classifier.accuracy
     shape = "x".join(map(str, classifier.info["shape"]))

@@ -32,9 +32,6 @@ def plan_size(side: int) -> tuple[int, int]:
     return side // 2**k, k
 
 
-UPSAMPLE = ("transposed", "nearest", "bilinear")
-
-
 def _grow(c_in: int, c_out: int, kernel: int, stride: int, padding: int, bias: bool, upsample: str, side: int):
     """A layer from c_in to c_out channels at ``side`` pixels: the transposed convolution, or resize + 3x3 conv."""
     if upsample == "transposed":
@@ -45,8 +42,8 @@ def _grow(c_in: int, c_out: int, kernel: int, stride: int, padding: int, bias: b
 
 def _up(c_in: int, c_out: int, kernel: int, stride: int, padding: int = 0, bias: bool = True,
         upsample: str = "transposed", side: int = 0) -> list:
-    return _grow(c_in, c_out, kernel, stride, padding, bias, upsample, side) + [nn.BatchNorm2d(c_out),
-                                                                                 nn.ReLU(inplace=True)]
+    grow = _grow(c_in, c_out, kernel, stride, padding, bias, upsample, side)
+    return grow + [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
 def _standard_generator(z_in: int, channels: int, side: int, width: int, upsample: str = "transposed") -> list:
