@@ -95,3 +95,26 @@ def test_bad_training_data_is_refused():
         train_classifier(x, classes[:5], list("abcd"), FAST)
     with pytest.raises(GancliError, match="at least 2 classes"):
         train_classifier(x, torch.zeros(96, dtype=torch.int64), ["only"], FAST)
+
+
+def test_a_robust_classifier_keeps_reading_digits_through_blur():
+    from gancli.classifiers.train import _corrupt
+    from gancli.data.digits import load_digits
+
+    digits = load_digits(8)
+    quick = dict(width=8, feature_dim=32, max_steps=300, batch_size=32, lr=3e-3)
+    plain = train_classifier(digits.x, digits.labels, digits.spec.class_names, TrainSettings(**quick))
+    robust = train_classifier(digits.x, digits.labels, digits.spec.class_names, TrainSettings(**quick, robust=True))
+    assert robust.info["settings"]["robust"] and robust.accuracy >= 0.85  # still right on clean digits
+
+    def blur(x):
+        return torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1,) * 4, mode="replicate"), 3, 1)
+
+    def accuracy(clf):  # twice blurred: more than the training corruptions, which blur once
+        return float((clf.predict(blur(blur(digits.x))) == digits.labels).float().mean())
+
+    assert accuracy(robust) > accuracy(plain) + 0.3
+    corrupted = _corrupt(digits.x[:64])
+    assert corrupted.shape == (64, 1, 8, 8) and corrupted.min() >= -1 and corrupted.max() <= 1
+    assert not torch.equal(corrupted, digits.x[:64])
+    assert cache_path({"name": "d"}, TrainSettings(robust=True)) != cache_path({"name": "d"}, TrainSettings())

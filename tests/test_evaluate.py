@@ -23,22 +23,24 @@ DIGITS_8 = {"size": 8, "fraction": 1.0, "subset_seed": 0}  # the digits options 
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory):
-    """One classifier cache for the session, holding a quickly trained 8x8 digits classifier where evaluate
-    looks for it (the full recipe takes too long for a test; test_classifiers covers training on a miss)."""
+    """One classifier cache for the session, holding quickly trained 8x8 digits classifiers (plain: features;
+    robust: the class judge) where evaluate looks for them (the full recipe takes too long for a test;
+    test_classifiers covers training on a miss)."""
     cache = tmp_path_factory.mktemp("gancli-cache")
     bundle = load_digits(8)
     key = classifier_key("digits", DIGITS_8, bundle)
-    quick = TrainSettings(width=16, feature_dim=64, epochs=15)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two threads collapse when another process holds a core
     try:
-        classifier = train_classifier(bundle.x, bundle.labels, bundle.spec.class_names, quick)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("GANCLI_CACHE_DIR", str(cache))
+            for robust in (False, True):
+                quick = TrainSettings(width=16, feature_dim=64, epochs=15, robust=robust)
+                classifier = train_classifier(bundle.x, bundle.labels, bundle.spec.class_names, quick)
+                classifier.info["key"] = key
+                save_classifier(cache_path(key, TrainSettings(robust=robust)), classifier)
     finally:
         torch.set_num_threads(threads)
-    classifier.info["key"] = key
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANCLI_CACHE_DIR", str(cache))
-        save_classifier(cache_path(key, TrainSettings()), classifier)
     return cache
 
 
@@ -90,6 +92,15 @@ def test_table_output_and_the_cache_is_reused(digits_run, cache):
     for word in ("fid", "modes", "floor", "extractor: gancli digits classifier", "generated 300"):
         assert word in result.output
     assert load_classifier(str(files[0])).info["key"]["name"] == "digits"
+
+
+def test_classes_come_from_the_robust_judge_and_features_from_the_plain_classifier(digits_run):
+    result = evaluate_json(digits_run, "--metrics", "fid,modes", "-n", 300, "--no-record")
+    assert result["classifier"]["robust"] and "classifier, robust" in result["classifier"]["name"]
+    assert not result["extractor"]["robust"] and result["extractor"]["file"] != result["classifier"]["file"]
+    plain = evaluate_json(digits_run, "--metrics", "fid,modes", "-n", 300, "--no-record", "--judge", "plain")
+    assert plain["classifier"] == plain["extractor"] == result["extractor"]
+    assert plain["values"]["fid"] == result["values"]["fid"]  # the judge never changes the features
 
 
 def test_same_seed_same_figures_and_another_seed_differs(digits_run):

@@ -44,12 +44,16 @@ Examples:
               help="NVIDIA's TorchScript Inception-v3 (inception-2015-12-05.pt) for the image features")
 @click.option("--extractor", type=click.Path(), metavar="PATH",
               help="your own TorchScript feature network: images in [-1, 1] -> (N, D)")
+@click.option("--judge", type=click.Choice(["robust", "plain"]), default="robust", show_default=True,
+              help="the classifier that gives samples their class (modes, class-accuracy): robust = trained on "
+                   "noisy and blurred copies too, so generation artefacts do not decide the class; plain = the "
+                   "feature extractor's classifier")
 @click.option("--all-checkpoints", is_flag=True, help="measure every checkpoint kept in the run directory")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="append the results to RUN/evaluations.jsonl when TARGET is a run directory")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
-def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, inception, extractor,
+def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, inception, extractor, judge,
              all_checkpoints, record, device, as_json):
     from ..engine.runs import is_run
     from ..options import parse_pairs
@@ -69,7 +73,7 @@ def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, ince
     dev = str(pick_device(device))
     request = EvalRequest(metrics=names or None, metric_options=parse_pairs(metric_opt), n=count, seed=seed,
                           data=data, data_options=parse_pairs(data_opt), inception=inception,
-                          extractor=extractor, device=dev)
+                          extractor=extractor, judge=judge, device=dev)
     targets = _checkpoint_files(target) if all_checkpoints else [target]
     feedback = Feedback()
     try:

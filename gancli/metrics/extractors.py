@@ -118,27 +118,31 @@ def _load_torchscript(path: str, what: str, device: str):
 
 
 def classifier_extractor(registry, data_name: str, data_options: dict, dataset, bundle,
-                         progress=None) -> ClassifierExtractor:
-    """The cached classifier for this dataset (trained now when missing), as features and classes."""
-    from ..classifiers import cached_classifier
+                         progress=None, robust: bool = False) -> ClassifierExtractor:
+    """The cached classifier for this dataset (trained now when missing), as features and classes.
+
+    ``robust``: the classifier trained on noisy and blurred copies too (the default class judge)."""
+    from ..classifiers import TrainSettings, cached_classifier
     from ..engine.plan import choose
+
+    settings = TrainSettings(robust=robust)
 
     channel_source = getattr(dataset, "channel_source", None)
     if channel_source is not None:
         name, options = channel_source()
         channel_bundle = choose(registry, "dataset", name, options).build().load()
-        classifier, path, trained = _cached(cached_classifier, name, options, channel_bundle, progress)
+        classifier, path, trained = _cached(cached_classifier, name, options, channel_bundle, settings, progress)
         return ChannelExtractor(classifier, _info(classifier, name, path, trained, per_channel=True))
     if bundle.labels is None or bundle.spec.num_classes < 2:
         raise GancliError(f'dataset "{data_name}" has no class labels to train gancli\'s feature classifier on; '
                           f"pass --inception PATH or --extractor PATH, or use metrics that need no features")
-    classifier, path, trained = _cached(cached_classifier, data_name, data_options, bundle, progress)
+    classifier, path, trained = _cached(cached_classifier, data_name, data_options, bundle, settings, progress)
     return ClassifierExtractor(classifier, _info(classifier, data_name, path, trained, per_channel=False))
 
 
-def _cached(cached_classifier, name, options, bundle, progress):
+def _cached(cached_classifier, name, options, bundle, settings, progress):
     return cached_classifier(classifier_key(name, options, bundle),
-                             lambda: (bundle.x, bundle.labels, bundle.spec.class_names), progress=progress)
+                             lambda: (bundle.x, bundle.labels, bundle.spec.class_names), settings, progress)
 
 
 def classifier_key(name: str, options: dict, bundle) -> dict:
@@ -152,8 +156,9 @@ def classifier_key(name: str, options: dict, bundle) -> dict:
 def _info(classifier, data_name, path, trained, per_channel) -> dict:
     accuracy = classifier.accuracy
     shape = "x".join(map(str, classifier.info["shape"]))
-    name = (f"gancli {data_name} classifier ({shape}, held-out accuracy {accuracy:.1%}, "
-            f"{classifier.feature_dim}-d penultimate features{', per channel' if per_channel else ''})")
+    robust = bool(classifier.info.get("settings", {}).get("robust"))
+    name = (f"gancli {data_name} classifier{', robust' if robust else ''} ({shape}, held-out accuracy "
+            f"{accuracy:.1%}, {classifier.feature_dim}-d penultimate features{', per channel' if per_channel else ''})")
     return {"name": name, "type": "classifier", "dataset": data_name, "accuracy": round(accuracy, 5),
-            "n_holdout": classifier.info["n_holdout"], "per_channel": per_channel, "file": path,
+            "n_holdout": classifier.info["n_holdout"], "per_channel": per_channel, "robust": robust, "file": path,
             "trained_now": trained}
