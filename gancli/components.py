@@ -255,7 +255,8 @@ class DirectionFinder(Component):
     - ``supervised = True`` when it needs the attribute classifier and a target ``attribute``.
     - ``edits_per_latent = True`` when it also offers ``edit(inputs, z, strengths)`` -> latents of shape
       (len(strengths), N, z_dim): a per-latent edit (such as gradient ascent on the classifier's score) in
-      place of moving every latent along one direction; strength s moves a latent a path of length |s|.
+      place of moving every latent along one direction; strength s ends a latent |s| from where it started,
+      as a direction moves it.
     """
 
     supervised = False

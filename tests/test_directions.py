@@ -135,8 +135,11 @@ def test_holding_an_attribute_walks_its_level_set():
     start = curved.logits(G(z))
 
     def walk(**how):
-        moved = gradient_walk(G, curved, z, "smiling", ("mouth_open", "hat"), lengths=[2.0], step_size=0.1, **how)[0]
+        moved = gradient_walk(G, curved, z, "smiling", ("mouth_open", "hat"), distances=[2.0], step_size=0.1,
+                              **how)[0]
         change = curved.logits(G(moved)) - start
+        distance = (moved - z).norm(dim=1)
+        assert (distance >= 2.0 - 1e-4).all() and (distance < 2.1).all()  # as far as asked, whatever the path
         return change[:, [1, 3]].abs().max(), change[:, 0].mean()
 
     held_drift, held_gain = walk(penalty=0.0, hold=True)

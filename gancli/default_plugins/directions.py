@@ -38,7 +38,8 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
                         "where they started: each step moves along the level set of their logits")
         step_size: float = gancli.field(0.2, help="latent distance moved per gradient step", min=1e-4)
         samples: int = gancli.field(512, help="latents walked to average a global direction", min=1)
-        length: float = gancli.field(3.0, help="path length walked per latent for the global direction", min=1e-3)
+        length: float = gancli.field(3.0, help="distance each latent walks from its start, for the global direction",
+                                    min=1e-3)
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""

@@ -80,40 +80,49 @@ def interfacegan(G, classifier, z_dim: int, attribute: str, condition_on, sample
 
 
 # ---- classifier gradient -----------------------------------------------------------------------------
-def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penalty: float, lengths,
+MAX_PATH = 3  # a walk stops after this many times its distance of path, reached or not
+
+
+def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penalty: float, distances,
                   step_size: float, device: str = "cpu", hold: bool = False) -> torch.Tensor:
-    """Latents after walking each row of ``z`` up (or, for negative lengths, down) the gradient of the score.
+    """Latents moved by walking each row of ``z`` up (or, for negative distances, down) the gradient of the score.
 
     The score is the target logit minus ``penalty`` times the norm of the change of the ``watched``
     attributes' logits since the start (the course's entanglement-aware score). With ``hold`` the watched
     logits are instead held where they started (see ``_held_step``). Each step moves every latent
-    ``step_size`` along its own normalised gradient, so after k steps it has travelled a path of length
-    k * step_size; ``lengths`` are the path lengths to report. Returns (len(lengths), N, z_dim).
+    ``step_size`` along its own normalised gradient. A walk that is held or penalised zig-zags, so each latent
+    walks until it is \|d\| from where it started, the same distance a saved direction moves it at strength d
+    (or until it has walked ``MAX_PATH`` times that). Returns (len(distances), N, z_dim).
     """
     names = classifier.names
     target = names.index(attribute)
     others = [names.index(name) for name in watched]
-    out = z.expand(len(lengths), *z.shape).clone()  # length 0: the latents themselves
+    out = z.expand(len(distances), *z.shape).clone()  # distance 0: the latents themselves
     for sign in (1.0, -1.0):
-        wanted = [(i, abs(length)) for i, length in enumerate(lengths) if length * sign > 0]
+        wanted = [(i, abs(d)) for i, d in enumerate(distances) if d * sign > 0]
         if not wanted:
             continue
-        steps = max(round(max(length for _, length in wanted) / step_size), 1)
+        farthest = max(d for _, d in wanted)
+        max_steps = max(round(MAX_PATH * farthest / step_size), 1)
         for start in range(0, len(z), BATCH):
-            path = _walk(G, classifier, z[start:start + BATCH].to(device), target, others, penalty, hold, sign,
-                         steps, step_size)
-            for i, length in wanted:
-                out[i, start:start + BATCH] = path[min(round(length / step_size), steps)].cpu()
+            batch = z[start:start + BATCH].to(device)
+            path = _walk(G, classifier, batch, target, others, penalty, hold, sign, max_steps, step_size, farthest)
+            moved = (path - batch).norm(dim=2)  # (steps + 1, n): distance from the start after each step
+            rows = torch.arange(len(batch), device=path.device)
+            for i, d in wanted:
+                reached = moved >= d * (1 - 1e-5)
+                first = torch.where(reached.any(0), reached.int().argmax(0), len(path) - 1)
+                out[i, start:start + BATCH] = path[first, rows].cpu()
     return out
 
 
-def _walk(G, classifier, z, target, others, penalty, hold, sign, steps, step_size) -> list:
-    """[z_0, z_1, ..., z_steps] of one batch."""
+def _walk(G, classifier, z, target, others, penalty, hold, sign, max_steps, step_size, distance) -> torch.Tensor:
+    """(steps + 1, N, z_dim): z_0, z_1, ... of one batch, until every latent is ``distance`` from its start."""
     with torch.no_grad():
         original = classifier.differentiable_logits(G(z))[:, others]
     path = [z]
     current = z
-    for _ in range(steps):
+    for _ in range(max_steps):
         current = current.detach().requires_grad_(True)
         logits = classifier.differentiable_logits(G(current))
         if hold and others:
@@ -127,7 +136,9 @@ def _walk(G, classifier, z, target, others, penalty, hold, sign, steps, step_siz
             step = step_size * _unit(grad)
         current = current.detach() + step
         path.append(current)
-    return path
+        if bool(((current - z).norm(dim=1) >= distance * (1 - 1e-5)).all()):
+            break
+    return torch.stack(path)
 
 
 def _held_step(logits, z, target, others, original, sign, step_size) -> torch.Tensor:
