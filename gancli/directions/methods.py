@@ -81,6 +81,7 @@ def interfacegan(G, classifier, z_dim: int, attribute: str, condition_on, sample
 
 # ---- classifier gradient -----------------------------------------------------------------------------
 MAX_PATH = 3  # a walk stops after this many times its distance of path, reached or not
+SLACK = 1 - 1e-5  # a straight walk of k steps lands on k * step_size up to rounding: count that as arrived
 
 
 def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penalty: float, distances,
@@ -91,7 +92,7 @@ def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penal
     attributes' logits since the start (the course's entanglement-aware score). With ``hold`` the watched
     logits are instead held where they started (see ``_held_step``). Each step moves every latent
     ``step_size`` along its own normalised gradient. A walk that is held or penalised zig-zags, so each latent
-    walks until it is \|d\| from where it started, the same distance a saved direction moves it at strength d
+    walks until it is |d| from where it started, the same distance a saved direction moves it at strength d
     (or until it has walked ``MAX_PATH`` times that). Returns (len(distances), N, z_dim).
     """
     names = classifier.names
@@ -110,7 +111,7 @@ def gradient_walk(G, classifier, z: torch.Tensor, attribute: str, watched, penal
             moved = (path - batch).norm(dim=2)  # (steps + 1, n): distance from the start after each step
             rows = torch.arange(len(batch), device=path.device)
             for i, d in wanted:
-                reached = moved >= d * (1 - 1e-5)
+                reached = moved >= d * SLACK
                 first = torch.where(reached.any(0), reached.int().argmax(0), len(path) - 1)
                 out[i, start:start + BATCH] = path[first, rows].cpu()
     return out
@@ -136,7 +137,7 @@ def _walk(G, classifier, z, target, others, penalty, hold, sign, max_steps, step
             step = step_size * _unit(grad)
         current = current.detach() + step
         path.append(current)
-        if bool(((current - z).norm(dim=1) >= distance * (1 - 1e-5)).all()):
+        if bool(((current - z).norm(dim=1) >= distance * SLACK).all()):
             break
     return torch.stack(path)
 
