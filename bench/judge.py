@@ -23,16 +23,13 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from gancli.classifiers.train import box_blur  # noqa: E402
 from gancli.metrics.extractors import classifier_extractor  # noqa: E402
 from gancli.plugins import get_registry  # noqa: E402
 from gancli.engine.plan import choose  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "evaluate.md")
 START, END = "<!-- judge:start -->", "<!-- judge:end -->"
-
-
-def box_blur(x):
-    return F.avg_pool2d(F.pad(x, (1,) * 4, mode="replicate"), 3, stride=1)
 
 
 def corruptions(x: torch.Tensor, seed: int = 1) -> list:

@@ -98,7 +98,7 @@ def test_bad_training_data_is_refused():
 
 
 def test_a_robust_classifier_keeps_reading_digits_through_blur():
-    from gancli.classifiers.train import _corrupt
+    from gancli.classifiers.train import _corrupt, box_blur as blur
     from gancli.data.digits import load_digits
 
     digits = load_digits(8)
@@ -106,9 +106,6 @@ def test_a_robust_classifier_keeps_reading_digits_through_blur():
     plain = train_classifier(digits.x, digits.labels, digits.spec.class_names, TrainSettings(**quick))
     robust = train_classifier(digits.x, digits.labels, digits.spec.class_names, TrainSettings(**quick, robust=True))
     assert robust.info["settings"]["robust"] and robust.accuracy >= 0.85  # still right on clean digits
-
-    def blur(x):
-        return torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1,) * 4, mode="replicate"), 3, 1)
 
     def accuracy(clf):  # twice blurred: more than the training corruptions, which blur once
         return float((clf.predict(blur(blur(digits.x))) == digits.labels).float().mean())

@@ -84,12 +84,16 @@ def _shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
     return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
 
 
+def box_blur(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel the mean of its 3x3 neighbourhood (edges replicated)."""
+    return F.avg_pool2d(F.pad(x, (1,) * 4, mode="replicate"), 3, stride=1)
+
+
 def _corrupt(x: torch.Tensor) -> torch.Tensor:
     """Half the images blurred (3x3 box), half given Gaussian noise of a std drawn from [0, 0.3], independently:
     what a generator's soft or speckled output looks like, so a judge trained on it reads the digit's shape."""
     n = len(x)
-    blurred = F.avg_pool2d(F.pad(x, (1,) * 4, mode="replicate"), 3, stride=1)
-    x = torch.where(torch.rand(n, 1, 1, 1) < 0.5, blurred, x)
+    x = torch.where(torch.rand(n, 1, 1, 1) < 0.5, box_blur(x), x)
     std = 0.3 * torch.rand(n, 1, 1, 1) * (torch.rand(n, 1, 1, 1) < 0.5)
     return (x + std * torch.randn_like(x)).clamp(-1, 1)
 
