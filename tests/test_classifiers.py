@@ -1,5 +1,7 @@
 """gancli's own classifiers: training with a held-out split, features, saving, loading and the cache."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -85,6 +87,26 @@ def test_cache_trains_once_per_key_and_replaces_a_damaged_file(tmp_path, monkeyp
         fh.write(b"not a safetensors file")
     _, _, trained = cached_classifier(key, load_data, FAST)
     assert trained and len(loads) == 2
+
+
+def test_an_ensemble_averages_its_members_and_its_first_member_is_the_single_network(tmp_path):
+    x, _, attributes = quadrant_images()
+    single = train_classifier(x, attributes, ["bottom", "right"], FAST)
+    ensemble = train_classifier(x, attributes, ["bottom", "right"], replace(FAST, members=3))
+    members = ensemble.net.members
+    assert ensemble.info["members"] == 3 and len(ensemble.info["member_accuracy"]) == 3
+    assert all(torch.equal(a, b) for a, b in zip(single.net.state_dict().values(), members[0].state_dict().values()))
+    assert not torch.equal(members[0].head.weight, members[1].head.weight)  # seeded apart
+    assert torch.allclose(ensemble.logits(x), torch.stack([Classifier(m, single.info).logits(x) for m in members]).mean(0),
+                          atol=1e-6)
+    assert ensemble.feature_dim == 24 and ensemble.features(x).shape == (96, 24)
+    assert ensemble.accuracy >= 0.9
+    save_classifier(str(tmp_path / "e.safetensors"), ensemble)
+    loaded = load_classifier(str(tmp_path / "e.safetensors"))
+    assert torch.equal(loaded.logits(x), ensemble.logits(x))
+    assert cache_path({"name": "q"}, FAST) != cache_path({"name": "q"}, replace(FAST, members=3))
+    with pytest.raises(GancliError, match="at least 1 member"):
+        train_classifier(x, attributes, ["bottom", "right"], replace(FAST, members=0))
 
 
 def test_bad_training_data_is_refused():

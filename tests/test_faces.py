@@ -111,8 +111,13 @@ def test_classifier_train_command_caches_and_copies(tmp_path, monkeypatch):
     result = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5", "-o", out, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["trained_now"] and set(report["accuracy_per_name"]) == set(ATTRIBUTES)
+    assert report["trained_now"] and set(report["accuracy_per_name"]) == set(ATTRIBUTES) and report["members"] == 3
     assert load_classifier(str(out)).names == list(ATTRIBUTES)
     again = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5")
     assert again.exit_code == 0 and "cached" in again.output and "smiling" in again.output
+    assert "average of 3 networks" in again.output
+    single = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5", "--members", "1",
+                 "--json")
+    assert json.loads(single.output)["trained_now"] and json.loads(single.output)["members"] == 1
+    one_line_error(run("classifier", "train", "--data", "faces", "--members", "0"), "--members must be at least 1")
     one_line_error(run("classifier", "train", "--data", "digits", "--data-opt", "size=8"), "no attributes")

@@ -10,13 +10,14 @@ conditional generators and stacked digits, and as attribute scorers (multi-label
 - :func:`cached_classifier` returns the cached classifier for a key (dataset, options, shape) or trains,
   saves and returns a new one. The cache lives in ``$GANCLI_CACHE_DIR`` (default ``~/.cache/gancli``);
 - :func:`attribute_classifier` does the same for a dataset's attributes (multi-label), with the held-out
-  accuracy of each attribute in ``info["accuracy_per_name"]``.
+  accuracy of each attribute in ``info["accuracy_per_name"]``; by default an :class:`Ensemble` of three
+  networks whose logits are averaged (``TrainSettings.members``).
 """
 
 from .attributes import attribute_classifier
-from .model import Classifier, ConvNet
+from .model import Classifier, ConvNet, Ensemble
 from .store import CACHE_ENV, cache_dir, cached_classifier, load_classifier, save_classifier
 from .train import TrainSettings, train_classifier
 
-__all__ = ["CACHE_ENV", "Classifier", "ConvNet", "TrainSettings", "attribute_classifier", "cache_dir",
+__all__ = ["CACHE_ENV", "Classifier", "ConvNet", "Ensemble", "TrainSettings", "attribute_classifier", "cache_dir",
            "cached_classifier", "load_classifier", "save_classifier", "train_classifier"]

@@ -7,8 +7,12 @@ from ..errors import GancliError
 from .store import cached_classifier, data_fingerprint
 from .train import TrainSettings
 
+# Attribute classifiers steer gradient edits: an ensemble's averaged gradient carries over to other
+# classifiers (docs/controllable.md measures how much), where a single network's is partly its own quirks.
+ATTRIBUTE_SETTINGS = TrainSettings(members=3)
 
-def attribute_classifier(registry, data_name: str, data_options: dict, bundle=None, settings=TrainSettings(),
+
+def attribute_classifier(registry, data_name: str, data_options: dict, bundle=None, settings=ATTRIBUTE_SETTINGS,
                          progress=None):
     """(classifier, file, trained now) for a dataset's attributes; the dataset is loaded unless ``bundle`` is given."""
     from ..engine.plan import choose

@@ -34,12 +34,27 @@ class ConvNet(nn.Module):
         return self.head(self.dropout(self.body(x)))
 
 
+class Ensemble(nn.Module):
+    """Several :class:`ConvNet` of one shape whose logits are averaged. A gradient that fools one network
+    rarely fools them all, so edits that climb the average carry over to classifiers it was not trained with."""
+
+    def __init__(self, members: list):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([member.features(x) for member in self.members], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(0)
+
+
 class Classifier:
-    """A trained :class:`ConvNet` in eval mode with what it was trained for.
+    """A trained :class:`ConvNet` (or :class:`Ensemble` of them) in eval mode with what it was trained for.
 
     ``info`` holds: ``task`` (multiclass or multilabel), ``names`` (class or attribute names), ``shape``
     (C, H, W) of the images it takes (in [-1, 1]), ``accuracy`` on the held-out split, ``width``,
-    ``feature_dim`` and the training details.
+    ``feature_dim`` (of one network), ``members`` (networks averaged, 1 when absent) and the training details.
     """
 
     def __init__(self, net: ConvNet, info: dict):
@@ -52,7 +67,7 @@ class Classifier:
 
     @property
     def feature_dim(self) -> int:
-        return int(self.info["feature_dim"])
+        return int(self.info["feature_dim"]) * int(self.info.get("members", 1))
 
     def _batches(self, x: torch.Tensor, fn, batch_size: int) -> torch.Tensor:
         if tuple(x.shape[1:]) != tuple(self.info["shape"]):

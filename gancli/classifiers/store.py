@@ -9,7 +9,7 @@ import re
 
 from ..engine import checkpoint
 from ..errors import GancliError
-from .model import Classifier, ConvNet
+from .model import Classifier, ConvNet, Ensemble
 from .train import TrainSettings, train_classifier
 
 CACHE_ENV = "GANCLI_CACHE_DIR"
@@ -31,7 +31,9 @@ def load_classifier(path: str) -> Classifier:
     if info.get("kind") != "classifier":
         raise GancliError(f"{path} is a gancli {info.get('kind', 'file')}, not a classifier")
     info = {k: v for k, v in info.items() if k not in ("kind", "format")}
-    net = ConvNet(info["shape"][0], len(info["names"]), info["width"], info["feature_dim"])
+    members = [ConvNet(info["shape"][0], len(info["names"]), info["width"], info["feature_dim"])
+               for _ in range(int(info.get("members", 1)))]
+    net = members[0] if len(members) == 1 else Ensemble(members)
     try:
         net.load_state_dict(tensors)
     except RuntimeError as exc:

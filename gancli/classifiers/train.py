@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GancliError
-from .model import MULTICLASS, MULTILABEL, Classifier, ConvNet
+from .model import MULTICLASS, MULTILABEL, Classifier, ConvNet, Ensemble
 
 RECIPE = 1  # bump when the recipe below changes, so cached classifiers are retrained
 
@@ -27,9 +27,13 @@ class TrainSettings:
     holdout: float = 0.2  # fraction of the labelled images kept out of training to measure accuracy
     seed: int = 0
     robust: bool = False  # also train on noisy and blurred copies, so that artefacts do not decide the class
+    members: int = 1  # networks averaged; member k > 0 starts from seed + 1000 k, all share one held-out split
 
     def as_json(self) -> dict:
-        return {**asdict(self), "recipe": RECIPE}
+        fields = asdict(self)
+        if self.members == 1:  # the key classifiers had before ensembles existed: their cached files stay valid
+            del fields["members"]
+        return {**fields, "recipe": RECIPE}
 
 
 def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: TrainSettings = TrainSettings(),
@@ -47,16 +51,33 @@ def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: Tra
         order = torch.randperm(len(x))
         n_held = max(1, round(len(x) * settings.holdout))
         held, train = order[:n_held], order[n_held:]
-        net = ConvNet(x.shape[1], len(names), settings.width, settings.feature_dim)
         steps = min(settings.max_steps, settings.epochs * math.ceil(len(train) / settings.batch_size))
-        _fit(net, x[train], labels[train], task, steps, settings, progress)
-    classifier = Classifier(net, {"task": task, "names": list(names), "shape": list(x.shape[1:]),
-                                  "width": settings.width, "feature_dim": settings.feature_dim})
+        members = []
+        for k in range(settings.members):
+            if k:
+                torch.manual_seed(settings.seed + 1000 * k)
+            net = ConvNet(x.shape[1], len(names), settings.width, settings.feature_dim)
+            _fit(net, x[train], labels[train], task, steps, settings, _member_progress(progress, k, steps,
+                                                                                      settings.members))
+            members.append(net)
+    info = {"task": task, "names": list(names), "shape": list(x.shape[1:]), "width": settings.width,
+            "feature_dim": settings.feature_dim}
+    if len(members) > 1:
+        info["members"] = len(members)
+        info["member_accuracy"] = [_accuracy(Classifier(net, info), x[held], labels[held]) for net in members]
+    classifier = Classifier(members[0] if len(members) == 1 else Ensemble(members), info)
     classifier.info.update(accuracy=_accuracy(classifier, x[held], labels[held]), n_train=len(train),
                            n_holdout=len(held), steps=steps, settings=settings.as_json())
     if task == MULTILABEL:
         classifier.info["accuracy_per_name"] = _accuracy_per_attribute(classifier, x[held], labels[held])
     return classifier
+
+
+def _member_progress(progress, k: int, steps: int, members: int):
+    """``progress`` over all members' steps together, for member ``k``."""
+    if progress is None:
+        return None
+    return lambda step, _: progress(k * steps + step, members * steps)
 
 
 def _check(x, labels, names, task, settings) -> None:
@@ -66,6 +87,8 @@ def _check(x, labels, names, task, settings) -> None:
         raise GancliError(f"images of {x.shape[2]}x{x.shape[3]} are too small for the classifier (4x4 at least)")
     if len(labels) != len(x):
         raise GancliError(f"{len(x)} images but {len(labels)} labels")
+    if settings.members < 1:
+        raise GancliError(f"a classifier needs at least 1 member network, got {settings.members}")
     if len(x) < 2 or round(len(x) * settings.holdout) >= len(x):
         raise GancliError(f"{len(x)} labelled images are too few to train a classifier and hold some out")
     if task == MULTICLASS and len(names) < 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import click
 
@@ -37,20 +38,27 @@ Examples:
 @click.option("--data", required=True, help="dataset with attributes: faces, or celeba:PATH")
 @click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
 @click.option("--steps", type=int, help="training steps at most (default 3000; fewer: faster, less accurate)")
+@click.option("--members", type=int, help="networks trained from different seeds and averaged (default 3); "
+                                         "gradient edits that climb the average carry over to other classifiers "
+                                         "better; 1: a single network")
 @click.option("-o", "--output", type=click.Path(), help="also write the classifier to this .safetensors file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def train(data, data_opt, steps, output, as_json):
+def train(data, data_opt, steps, members, output, as_json):
     if output and not output.lower().endswith(".safetensors"):
         raise GancliError(f"output {output} must end in .safetensors")
     if steps is not None and steps < 1:
         raise GancliError(f"--steps must be at least 1, got {steps}")
+    if members is not None and members < 1:
+        raise GancliError(f"--members must be at least 1, got {members}")
     registry = registry_for_command()
 
-    from ..classifiers import TrainSettings, attribute_classifier
+    from ..classifiers import attribute_classifier
+    from ..classifiers.attributes import ATTRIBUTE_SETTINGS
     from ..engine.plan import data_choice, parse_or_dict
 
     choice = data_choice(registry, data, parse_or_dict(list(data_opt)))
-    settings = TrainSettings() if steps is None else TrainSettings(max_steps=steps)
+    overrides = {"members": members, "max_steps": steps}
+    settings = replace(ATTRIBUTE_SETTINGS, **{k: v for k, v in overrides.items() if v is not None})
     progress = _progress() if is_interactive() and not as_json else None
     try:
         clf, path, trained = attribute_classifier(registry, choice.entry.name, choice.options, settings=settings,
@@ -67,10 +75,13 @@ def train(data, data_opt, steps, output, as_json):
     if as_json:
         click.echo(json.dumps({"file": output or path, "cache": path, "trained_now": trained,
                                "accuracy": clf.accuracy, "accuracy_per_name": per_name,
-                               "n_holdout": clf.info.get("n_holdout")}, indent=2))
+                               "n_holdout": clf.info.get("n_holdout"), "members": clf.info.get("members", 1)},
+                               indent=2))
         return
     click.echo(f"{'trained' if trained else 'cached'} attribute classifier: {output or path}")
-    click.echo(f"held-out accuracy on {clf.info.get('n_holdout')} images:")
+    networks = clf.info.get("members", 1)
+    click.echo(f"held-out accuracy on {clf.info.get('n_holdout')} images"
+               + (f" (the average of {networks} networks):" if networks > 1 else ":"))
     for name, value in per_name.items():
         click.echo(f"  {name:<24} {value:.1%}")
 
