@@ -27,10 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GANCLI = [sys.executable, "-m", "gancli"]
 
 DIGITS_TRAIN = ["train"]  # the default run: DCGAN + BCE on the built-in digits, 2,000 steps
-STACKED_TRAIN = ["train", "--data", "stacked-digits", "--data-opt", "size=16", "--arch-opt", "width=96",
+STACKED_TRAIN = ["train", "--data", "stacked-digits", "--data-opt", "size=8", "--arch-opt", "width=128",
                  "--lipschitz", "r1", "--lipschitz-opt", "gamma=1",  # R1 keeps D from running away
-                 "--ema", "0.999", "--lr-decay", "linear", "--steps", "20000", "--batch-size", "64",
-                 "--checkpoint-every", "2500", "--keep-checkpoints", "8"]  # no packing: it raised the KL here
+                 "--ema", "0.999", "--lr-decay", "linear", "--steps", "60000", "--batch-size", "64",
+                 "--checkpoint-every", "5000", "--keep-checkpoints", "12"]  # no packing: it raised the KL here
+# 8x8 is the digits' own resolution (16x16 is their bicubic upsampling): a fifth of the cost per step.
 
 PUBLISHED_STACKED = [("DCGAN (VEEGAN paper)", "99", "3.4"), ("WGAN-GP (GDPP paper)", "995", "0.148"),
                      ("PacDCGAN2 (PacGAN paper)", "1000", "0.06")]
