@@ -7,8 +7,9 @@ Every direction saved in the run is scored, plus a random direction (the drift f
 that length does) and the classifier-gradient per-latent editor (plain, with the penalty on mouth_open, and
 holding mouth_open or every other attribute). Scores come from two classifiers: the run's own (the one the
 directions were fitted with) and an independent judge trained from another seed, so an edit that merely fools
-the fitting classifier shows up as a gap. Unsupervised directions (sefa-k, pca-k) are scored against the
-attribute they change most, oriented so that positive strengths increase it.
+the fitting classifier shows up as a gap. The judge is a single network; the run's own classifier is
+gancli's default, an ensemble of networks from other seeds. Unsupervised directions (sefa-k, pca-k) are
+scored against the attribute they change most, oriented so that positive strengths increase it.
 
 Outputs: docs/controllable.json, the results section of docs/controllable.md (between the markers) and
 edit strips in docs/images/controllable/.
@@ -43,7 +44,7 @@ STRIPS = ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "eyeglasses"
 
 
 def judge(registry, data: dict, seed: int):
-    """An attribute classifier trained like the run's, from another seed: a second opinion on every edit."""
+    """One attribute network trained from another seed than the run's ensemble: a second opinion on every edit."""
     clf, path, _ = attribute_classifier(registry, data["name"], data.get("options", {}),
                                         settings=TrainSettings(seed=seed))
     return clf, path
@@ -76,6 +77,18 @@ def orient(score, move):
     return attribute, (lambda z, s: move(z, [sign * v for v in s]))
 
 
+def walked_once(move):
+    """``move`` remembering its last answer: every judge scores the same latents, so a walk is done once."""
+    last = {}
+
+    def remembered(z, strengths):
+        key = (tuple(z.shape), float(z.sum()), tuple(strengths))
+        if last.get("key") != key:
+            last.update(key=key, moved=move(z, strengths))
+        return last["moved"]
+    return remembered
+
+
 def measure(context, registry, judges: dict, n: int, seed: int) -> list:
     vectors, meta = context.directions()
     rows = []
@@ -87,6 +100,7 @@ def measure(context, registry, judges: dict, n: int, seed: int) -> list:
             attribute, move = orient(first, move)
             oriented = attribute
         row = {"name": name, "method": method, "attribute": attribute, "unsupervised_match": oriented}
+        move = walked_once(move)
         for who, clf in judges.items():
             row[who] = score_edit(context.G, clf, context.z_dim, name, attribute, move, n, seed=seed).as_json()
         row["seconds"] = round(time.perf_counter() - started, 1)
@@ -125,7 +139,8 @@ def tables(result: dict) -> str:
              f"({result['samples']} latents from seed {result['seed']}, strength ±{result['strength']:g}, "
              f"run `{result['run']}`). Judge: an attribute classifier trained from another seed "
              f"(held-out accuracy {pct(result['judge_accuracy'])}); in brackets the classifier the directions were "
-             "fitted with.", "",
+             f"fitted with and the gradient editors climb (an ensemble of {result['fitting_members']} networks, "
+             "seeds 0, 1000, …).", "",
              "| edit | method | attribute | success | drift (others) | Δ mouth_open | latent step |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -195,7 +210,8 @@ def main() -> None:
     rows = measure(context, registry, {"judge": other, "fitting": fitting}, args.n, args.seed)
     result = {"run": args.run, "samples": args.n, "seed": args.seed, "strength": 3.0, "attributes": fitting.names,
               "judge_accuracy": other.accuracy, "judge_accuracy_per_name": other.info.get("accuracy_per_name"),
-              "fitting_accuracy_per_name": fitting.info.get("accuracy_per_name"), "rows": rows}
+              "fitting_accuracy_per_name": fitting.info.get("accuracy_per_name"),
+              "fitting_members": fitting.info.get("members", 1), "rows": rows}
     result["goals"] = goals(rows)
     print("\n".join(result["goals"]))
     with open(os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
