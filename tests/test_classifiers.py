@@ -97,8 +97,8 @@ def test_an_ensemble_averages_its_members_and_its_first_member_is_the_single_net
     assert ensemble.info["members"] == 3 and len(ensemble.info["member_accuracy"]) == 3
     assert all(torch.equal(a, b) for a, b in zip(single.net.state_dict().values(), members[0].state_dict().values()))
     assert not torch.equal(members[0].head.weight, members[1].head.weight)  # seeded apart
-    assert torch.allclose(ensemble.logits(x), torch.stack([Classifier(m, single.info).logits(x) for m in members]).mean(0),
-                          atol=1e-6)
+    one_by_one = torch.stack([Classifier(m, single.info).logits(x) for m in members])
+    assert torch.allclose(ensemble.logits(x), one_by_one.mean(0), atol=1e-6)
     assert ensemble.feature_dim == 24 and ensemble.features(x).shape == (96, 24)
     assert ensemble.accuracy >= 0.9
     save_classifier(str(tmp_path / "e.safetensors"), ensemble)

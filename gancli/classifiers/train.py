@@ -63,8 +63,8 @@ def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: Tra
     info = {"task": task, "names": list(names), "shape": list(x.shape[1:]), "width": settings.width,
             "feature_dim": settings.feature_dim}
     if len(members) > 1:
-        info["members"] = len(members)
-        info["member_accuracy"] = [_accuracy(Classifier(net, info), x[held], labels[held]) for net in members]
+        accuracies = [_accuracy(Classifier(net, info), x[held], labels[held]) for net in members]
+        info.update(members=len(members), member_accuracy=accuracies)
     classifier = Classifier(members[0] if len(members) == 1 else Ensemble(members), info)
     classifier.info.update(accuracy=_accuracy(classifier, x[held], labels[held]), n_train=len(train),
                            n_holdout=len(held), steps=steps, settings=settings.as_json())
