@@ -4,10 +4,10 @@
     python bench/directions.py --run runs/0007        # any faces run with fitted directions
 
 Every direction saved in the run is scored, plus a random direction (the drift floor: what any move of
-that length does) and the classifier-gradient per-latent editor (plain, with the penalty on mouth_open, and
-holding mouth_open or every other attribute). Scores come from two classifiers: the run's own (the one the
-directions were fitted with) and an independent judge trained from another seed, so an edit that merely fools
-the fitting classifier shows up as a gap. The judge is a single network; the run's own classifier is
+that length does) and the classifier-gradient per-latent editor (plain, with the penalty on mouth_open,
+holding mouth_open or every other attribute, and holding the others then refining on the sphere). Scores
+come from two classifiers: the run's own (the one the directions were fitted with) and an independent judge
+trained from another seed, so an edit that merely fools the fitting classifier shows up as a gap. The judge is a single network; the run's own classifier is
 gancli's default, an ensemble of networks from other seeds. Unsupervised directions (sefa-k, pca-k) are
 scored against the attribute they change most, oriented so that positive strengths increase it.
 
@@ -40,6 +40,7 @@ from gancli.plugins import get_registry  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "controllable.md")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+REFINE = 40  # Adam steps on the sphere after the held walk (the finder's refine option)
 STRIPS = ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "eyeglasses", "hat", "sefa-0", "pca-0")
 
 
@@ -60,12 +61,13 @@ def movers(context, registry, vectors: dict, meta: dict, fitting_classifier):
     random = torch.nn.functional.normalize(sample_latents(1, context.z_dim, seed=12345)[0], dim=0)
     yield "random (baseline)", "smiling", (lambda z, s: along_direction(z, random, s)), "none"
     finder_class = registry.get("direction_finder", "classifier-gradient").cls
-    for label, condition, hold in (("", (), False), (", penalty on mouth_open", ("mouth_open",), False),
-                                   (", holding mouth_open", ("mouth_open",), True),
-                                   (", holding the others", (), True)):
+    for label, condition, options in (("", (), {}), (", penalty on mouth_open", ("mouth_open",), {}),
+                                      (", holding mouth_open", ("mouth_open",), {"hold": True}),
+                                      (", holding the others", (), {"hold": True}),
+                                      (", holding the others, refined", (), {"hold": True, "refine": REFINE})):
         inputs = DirectionInputs(context.G, context.z_dim, fitting_classifier, "smiling", condition,
                                  device=context.device)
-        finder = finder_class(hold=hold)
+        finder = finder_class(**options)
         yield (f"smiling (per-latent gradient{label})", "smiling", (lambda z, s, i=inputs, f=finder: f.edit(i, z, s)),
                "classifier-gradient editor")
 
@@ -110,7 +112,7 @@ def measure(context, registry, judges: dict, n: int, seed: int) -> list:
     return rows
 
 
-def strips(context, rows: list, out_dir: str, seed: int) -> list:
+def strips(context, registry, fitting_classifier, out_dir: str, seed: int) -> list:
     vectors, _ = context.directions()
     written = []
     os.makedirs(out_dir, exist_ok=True)
@@ -126,7 +128,13 @@ def strips(context, rows: list, out_dir: str, seed: int) -> list:
         path = os.path.join(out_dir, f"{name}.png")
         save_samples(edit.images(context), path, "image", nrow=len(strengths))
         written.append(path)
-    return written
+    # The per-latent editor that holds the other attributes and refines on the sphere, on the same latents.
+    finder = registry.get("direction_finder", "classifier-gradient").cls(hold=True, refine=REFINE)
+    inputs = DirectionInputs(context.G, context.z_dim, fitting_classifier, "smiling", (), device=context.device)
+    edit = Edit(finder.edit(inputs, z, strengths), strengths, "held and refined")
+    path = os.path.join(out_dir, "smiling-held-refined.png")
+    save_samples(edit.images(context), path, "image", nrow=len(strengths))
+    return written + [path]
 
 
 def pct(value) -> str:
@@ -217,7 +225,7 @@ def main() -> None:
     with open(os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
         json.dump(result, fh, indent=2)
     if not args.no_docs:
-        strips(context, rows, os.path.join(ROOT, "docs", "images", "controllable"), seed=7)
+        strips(context, registry, fitting, os.path.join(ROOT, "docs", "images", "controllable"), seed=7)
         write_doc(tables(result))
 
 

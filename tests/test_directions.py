@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from gancli.components import DirectionInputs
-from gancli.directions.methods import ganspace, gradient_walk, interfacegan, project_out, sefa
+from gancli.directions.methods import ganspace, gradient_walk, interfacegan, project_out, refine_on_sphere, sefa
 from gancli.directions.names import resolve_attribute, resolve_direction
 from gancli.directions.scoring import score_edit
 from gancli.errors import GancliError
@@ -146,6 +146,30 @@ def test_holding_an_attribute_walks_its_level_set():
     penalised_drift, _ = walk(penalty=1.0)
     assert held_drift < 0.05 and held_gain > 1.0
     assert penalised_drift > 10 * held_drift  # a penalty only discourages what holding prevents
+
+
+def test_refining_keeps_the_distance_pushes_the_target_and_spares_the_watched_attribute():
+    G, clf = toy()
+    curved = CurvedClassifier(G, clf.w)
+    z = torch.randn(16, Z, generator=torch.Generator().manual_seed(1))
+    distances = [-2.0, 0.0, 2.0]
+    random = nn.functional.normalize(torch.randn(3, 16, Z, generator=torch.Generator().manual_seed(2)), dim=2)
+    start_points = z + torch.tensor(distances).view(3, 1, 1) * random  # a poor start: random moves
+    start = curved.logits(G(z))
+
+    def refined(weight):
+        return refine_on_sphere(G, curved, z, start_points, "smiling", ("mouth_open",), distances, steps=40,
+                                weight=weight, margin=5.0)
+
+    def change(moved, column):
+        return curved.logits(G(moved))[:, column] - start[:, column]
+
+    kept, free = refined(1.0), refined(0.0)
+    assert torch.equal(kept[1], z)
+    assert torch.allclose((kept[[0, 2]] - z).norm(dim=2), torch.full((2, 16), 2.0), atol=1e-4)
+    up, down = change(kept[2], 0), change(kept[0], 0)  # random moves change it by 0 on average
+    assert up.mean() > 2 and down.mean() < -2 and (up > 0).sum() >= 12 and (down < 0).sum() >= 12
+    assert change(kept[2], 1).abs().mean() < 0.5 * change(free[2], 1).abs().mean()
 
 
 def test_gradient_finder_refuses_penalty_and_hold_together():

@@ -68,6 +68,16 @@ def test_gradient_editor_on_the_pretrained_run(tmp_path):
     assert 1.0 - 1e-5 <= np.linalg.norm(z[1] - z[0]) < 1.2
 
 
+def test_refined_held_edit_on_the_pretrained_run_lands_at_the_asked_distance(tmp_path):
+    result = run("edit", "pretrained:faces", "--direction", "smile", "--method", "gradient", "--method-opt",
+                 "hold=true", "--method-opt", "refine=3", "-n", "2", "--strength", "-1,0,1", "-o", tmp_path / "r.png",
+                 "--save-latents", tmp_path / "r.npy")
+    assert result.exit_code == 0, result.output
+    z = np.load(tmp_path / "r.npy").reshape(2, 3, -1)  # samples x strengths
+    distances = np.linalg.norm(z[:, [0, 2]] - z[:, [1]], axis=2)
+    assert np.allclose(distances, 1.0, atol=1e-4)  # refining ends exactly on the sphere, not past it
+
+
 def test_bad_edit_requests_are_one_line_errors(tmp_path):
     out = tmp_path / "x.png"
     unknown = run("edit", "pretrained:faces", "--direction", "frown", "-o", out)

@@ -23,6 +23,8 @@ Examples:
   gancli edit runs/0001 --direction hat --latent z.npy --strength -2,0,2 -o hats.png
   gancli edit pretrained:faces --direction smile --method gradient --condition-on mouth_open -o grad.png
   gancli edit pretrained:faces --direction smile --method gradient --method-opt hold=true -o held.png
+  gancli edit pretrained:faces --direction smile --method gradient --method-opt hold=true --method-opt refine=40 \\
+      -o best.png
   gancli edit pretrained:faces --direction sefa-0 --save-latents edited.npy -o strip.png
 """)
 @click.argument("run", type=click.Path())

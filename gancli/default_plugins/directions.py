@@ -40,6 +40,13 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         samples: int = gancli.field(512, help="latents walked to average a global direction", min=1)
         length: float = gancli.field(3.0, help="distance each latent walks from its start, for the global direction",
                                     min=1e-3)
+        refine: int = gancli.field(
+            0, min=0, help="after the walk, this many Adam steps at the same distance that push the attribute "
+                           "`margin` logits past the boundary while pulling the watched attributes back (40 is a "
+                           "good start with hold=true)")
+        refine_weight: float = gancli.field(0.03, min=0.0, help="weight of the squared change of the watched "
+                                                                "attributes' logits while refining")
+        margin: float = gancli.field(3.0, help="logits past the boundary that refining aims the attribute at")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
@@ -57,21 +64,25 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         return (), 0.0, ()
 
     def find(self, inputs):
-        from gancli.directions.methods import gradient_walk, sample_latents
+        from gancli.directions.methods import sample_latents
         from gancli.directions.names import direction_name
 
-        watched, penalty, label = self._watched(inputs)
+        _, _, label = self._watched(inputs)
         z = sample_latents(self.samples, inputs.z_dim, inputs.seed)
-        moved = gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
-                              [self.length], self.step_size, inputs.device, hold=self.hold)[0]
+        moved = self.edit(inputs, z, [self.length])[0]
         return {direction_name(inputs.attribute, label, gradient=True): (moved - z).mean(0)}
 
     def edit(self, inputs, z, strengths):
-        from gancli.directions.methods import gradient_walk
+        from gancli.directions.methods import gradient_walk, refine_on_sphere
 
         watched, penalty, _ = self._watched(inputs)
-        return gradient_walk(inputs.generator, inputs.classifier, z, inputs.attribute, watched, penalty,
-                             list(strengths), self.step_size, inputs.device, hold=self.hold)
+        args = (inputs.generator, inputs.classifier, z)
+        moved = gradient_walk(*args, inputs.attribute, watched, penalty, list(strengths), self.step_size,
+                              inputs.device, hold=self.hold)
+        if self.refine:
+            moved = refine_on_sphere(*args, moved, inputs.attribute, watched, list(strengths), self.refine,
+                                     self.refine_weight, self.margin, inputs.device)
+        return moved
 
 
 class SeFaFinder(gancli.DirectionFinder):

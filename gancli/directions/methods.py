@@ -164,6 +164,58 @@ def _held_step(logits, z, target, others, original, sign, step_size) -> torch.Te
     return step_size * _unit(tangent) - row_space(drift)
 
 
+REFINE_RATE = 0.05  # Adam's step, in latent units: a quarter of the walk's default step
+
+
+def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attribute: str, watched, distances,
+                     steps: int, weight: float, margin: float, device: str = "cpu") -> torch.Tensor:
+    """Walked latents ``moved`` (len(distances), N, z_dim) improved by ``steps`` of Adam on their spheres.
+
+    A walk is greedy: each step takes the best local move, so it can spend its distance before the target
+    is safely across the boundary. Here every end point moves freely on the sphere of radius |d| around its
+    start to minimise softplus(margin - sign(d) * target logit) + weight * |change of the watched logits|²:
+    the target pushed until it is ``margin`` logits past the boundary, the watched attributes pulled back to
+    where they started. Projecting onto the sphere after each step keeps the distance exactly |d|.
+    """
+    names = classifier.names
+    target, others = names.index(attribute), [names.index(name) for name in watched]
+    rows = [i for i, d in enumerate(distances) if d != 0]  # distance 0 stays the latent itself
+    if not rows or not steps:
+        return moved
+    # Every (distance, latent) pair is one row of a single batch: one loop of ``steps`` for all strengths.
+    origins = z.repeat(len(rows), 1)
+    ends = moved[rows].reshape(-1, z.shape[1])
+    signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
+    refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
+                                       signed[b:b + BATCH].to(device), target, others, steps, weight, margin).cpu()
+                         for b in range(0, len(origins), BATCH)])
+    out = moved.clone()
+    out[rows] = refined.view(len(rows), len(z), -1)
+    return out
+
+
+def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin) -> torch.Tensor:
+    with torch.no_grad():
+        original = classifier.differentiable_logits(G(origin))[:, others]
+    radius, sign = signed.abs(), signed.sign().squeeze(1)
+    offset = (end - origin).requires_grad_(True)
+    optimizer = torch.optim.Adam([offset], lr=REFINE_RATE)
+    for _ in range(steps):
+        logits = classifier.differentiable_logits(G(origin + offset))
+        loss = nn.functional.softplus(margin - sign * logits[:, target])
+        if others:
+            loss = loss + weight * (logits[:, others] - original).pow(2).sum(1)
+        # The gradient for the offset alone (.backward() would pile it up in the networks' weights), less its
+        # radial part: only moves along the sphere are allowed, so only they should steer Adam.
+        (grad,) = torch.autograd.grad(loss.sum(), offset)
+        radial = _unit(offset.detach())
+        offset.grad = grad - (grad * radial).sum(1, keepdim=True) * radial
+        optimizer.step()
+        with torch.no_grad():
+            offset.mul_(radius / offset.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    return (origin + offset).detach()
+
+
 def _unit(vectors: torch.Tensor) -> torch.Tensor:
     return vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
