@@ -6,9 +6,10 @@
 Every direction saved in the run is scored, plus a random direction (the drift floor: what any move of
 that length does) and the classifier-gradient per-latent editor (plain, with the penalty on mouth_open,
 holding mouth_open or every other attribute, and holding the others then refining on the sphere). Scores
-come from two classifiers: the run's own (the one the directions were fitted with) and an independent judge
-trained from another seed, so an edit that merely fools the fitting classifier shows up as a gap. The judge is a single network; the run's own classifier is
-gancli's default, an ensemble of networks from other seeds. Unsupervised directions (sefa-k, pca-k) are
+come from three classifiers: the run's own (the one the directions were fitted with) and two independent
+judges trained from other seeds, so an edit that merely fools the fitting classifier shows up as a gap. Each
+judge is a single network; the run's own classifier is gancli's default, an ensemble of networks from other
+seeds. Unsupervised directions (sefa-k, pca-k) are
 scored against the attribute they change most, oriented so that positive strengths increase it.
 
 Outputs: docs/controllable.json, the results section of docs/controllable.md (between the markers) and
@@ -46,9 +47,9 @@ STRIPS = ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "eyeglasses"
 
 def judge(registry, data: dict, seed: int):
     """One attribute network trained from another seed than the run's ensemble: a second opinion on every edit."""
-    clf, path, _ = attribute_classifier(registry, data["name"], data.get("options", {}),
-                                        settings=TrainSettings(seed=seed))
-    return clf, path
+    clf, _, _ = attribute_classifier(registry, data["name"], data.get("options", {}),
+                                     settings=TrainSettings(seed=seed))
+    return clf
 
 
 def movers(context, registry, vectors: dict, meta: dict, fitting_classifier):
@@ -149,14 +150,15 @@ def tables(result: dict) -> str:
              f"(held-out accuracy {pct(result['judge_accuracy'])}); in brackets the classifier the directions were "
              f"fitted with and the gradient editors climb (an ensemble of {result['fitting_members']} networks, "
              "seeds 0, 1000, …).", "",
-             "| edit | method | attribute | success | drift (others) | Δ mouth_open | latent step |",
-             "|---|---|---|---|---|---|---|"]
+             f"The last column is a second judge's (seed {result['second_judge_seed']}) success / drift.", "",
+             "| edit | method | attribute | success | drift (others) | Δ mouth_open | latent step | second judge |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        j, f = row["judge"], row["fitting"]
+        j, f, k = row["judge"], row["fitting"], row["second_judge"]
         attribute = row["attribute"] + (" (best match)" if row["unsupervised_match"] else "")
         lines.append(f"| `{row['name']}` | {row['method']} | {attribute} | {pct(j['success'])} ({pct(f['success'])}) "
                      f"| {j['drift']:.3f} ({f['drift']:.3f}) | {j['change'].get('mouth_open', 0):.3f} "
-                     f"| {j['latent_step']:.2f} |")
+                     f"| {j['latent_step']:.2f} | {pct(k['success'])} / {k['drift']:.3f} |")
     lines += ["", "Re-scoring matrix (judge): mean |Δ probability| of each attribute (columns) when moving along each "
               "edit (rows) by ±3; the edit's own attribute in bold.", "",
               "| edit | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -173,11 +175,19 @@ def goals(rows: list) -> list:
     notes = []
     smiles = [row for row in rows if row["attribute"] == "smiling" and not row["unsupervised_match"]
               and row["method"] != "none"]
-    for row in [r for r in smiles if r["name"] == "smiling"] + [min(smiles, key=lambda r: r["judge"]["drift"])]:
-        s = row["judge"]
-        met = s["success"] >= 0.9 and s["drift"] <= 0.10
+
+    def met(row):
+        return row["judge"]["success"] >= 0.9 and row["judge"]["drift"] <= 0.10
+
+    # The smile edit to hold against the goal: the most successful that meets it, else the one drifting least.
+    passing = [r for r in smiles if met(r)]
+    best = (max(passing, key=lambda r: r["judge"]["success"]) if passing
+            else min(smiles, key=lambda r: r["judge"]["drift"]))
+    for row in [r for r in smiles if r["name"] == "smiling"] + [best]:
+        s, second = row["judge"], row["second_judge"]
         notes.append(f"`{row['name']}` success {pct(s['success'])} (goal ≥ 90%), drift {s['drift']:.3f} "
-                     f"(goal ≤ 0.10): {'met' if met else 'missed'}")
+                     f"(goal ≤ 0.10): {'met' if met(row) else 'missed'} (second judge: {pct(second['success'])}, "
+                     f"{second['drift']:.3f})")
     per_latent = "smiling (per-latent gradient"
     for plain, conditional in (("smiling", "smiling-cond-mouth_open"),
                                ("smiling-gradient", "smiling-gradient-cond-mouth_open"),
@@ -208,18 +218,22 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=500, help="latents scored per edit")
     parser.add_argument("--seed", type=int, default=1, help="seed of the scored latents (directions were fitted on 0)")
     parser.add_argument("--judge-seed", type=int, default=1, help="training seed of the independent judge")
+    parser.add_argument("--second-judge-seed", type=int, default=2, help="training seed of a second judge")
     parser.add_argument("--no-docs", action="store_true", help="print and write JSON only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     registry = get_registry()
     context = open_run(args.run, registry)
     fitting = load_classifier_for(context, registry)
-    other, other_path = judge(registry, context.meta["data"], args.judge_seed)
-    rows = measure(context, registry, {"judge": other, "fitting": fitting}, args.n, args.seed)
+    other = judge(registry, context.meta["data"], args.judge_seed)
+    second = judge(registry, context.meta["data"], args.second_judge_seed)
+    rows = measure(context, registry, {"judge": other, "second_judge": second, "fitting": fitting}, args.n,
+                   args.seed)
     result = {"run": args.run, "samples": args.n, "seed": args.seed, "strength": 3.0, "attributes": fitting.names,
               "judge_accuracy": other.accuracy, "judge_accuracy_per_name": other.info.get("accuracy_per_name"),
               "fitting_accuracy_per_name": fitting.info.get("accuracy_per_name"),
-              "fitting_members": fitting.info.get("members", 1), "rows": rows}
+              "second_judge_seed": args.second_judge_seed, "fitting_members": fitting.info.get("members", 1),
+              "rows": rows}
     result["goals"] = goals(rows)
     print("\n".join(result["goals"]))
     with open(os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
