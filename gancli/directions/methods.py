@@ -195,6 +195,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
 
 
 def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin) -> torch.Tensor:
+    """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
         original = classifier.differentiable_logits(G(origin))[:, others]
     radius, sign = signed.abs(), signed.sign().squeeze(1)
