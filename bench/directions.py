@@ -9,8 +9,8 @@ holding mouth_open or every other attribute, and holding the others then refinin
 come from three classifiers: the run's own (the one the directions were fitted with) and two independent
 judges trained from other seeds, so an edit that merely fools the fitting classifier shows up as a gap. Each
 judge is a single network; the run's own classifier is gancli's default, an ensemble of networks from other
-seeds. Unsupervised directions (sefa-k, pca-k) are
-scored against the attribute they change most, oriented so that positive strengths increase it.
+seeds. Unsupervised directions (sefa-k, pca-k) are scored against the attribute they change most, oriented so
+that positive strengths increase it.
 
 Outputs: docs/controllable.json, the results section of docs/controllable.md (between the markers) and
 edit strips in docs/images/controllable/.
@@ -52,6 +52,13 @@ def judge(registry, data: dict, seed: int):
     return clf
 
 
+def smile_editor(context, registry, classifier, condition=(), **options):
+    """The classifier-gradient per-latent editor of smiling with finder ``options``, as move(z, strengths)."""
+    finder = registry.get("direction_finder", "classifier-gradient").cls(**options)
+    inputs = DirectionInputs(context.G, context.z_dim, classifier, "smiling", condition, device=context.device)
+    return lambda z, strengths: finder.edit(inputs, z, strengths)
+
+
 def movers(context, registry, vectors: dict, meta: dict, fitting_classifier):
     """(name, attribute, move(z, strengths), kind) for every saved direction and the per-latent editors."""
     records = meta.get("directions", {})
@@ -61,16 +68,12 @@ def movers(context, registry, vectors: dict, meta: dict, fitting_classifier):
     # A random unit direction: the drift any move of this length causes, the floor the others are read against.
     random = torch.nn.functional.normalize(sample_latents(1, context.z_dim, seed=12345)[0], dim=0)
     yield "random (baseline)", "smiling", (lambda z, s: along_direction(z, random, s)), "none"
-    finder_class = registry.get("direction_finder", "classifier-gradient").cls
     for label, condition, options in (("", (), {}), (", penalty on mouth_open", ("mouth_open",), {}),
                                       (", holding mouth_open", ("mouth_open",), {"hold": True}),
                                       (", holding the others", (), {"hold": True}),
                                       (", holding the others, refined", (), {"hold": True, "refine": REFINE})):
-        inputs = DirectionInputs(context.G, context.z_dim, fitting_classifier, "smiling", condition,
-                                 device=context.device)
-        finder = finder_class(**options)
-        yield (f"smiling (per-latent gradient{label})", "smiling", (lambda z, s, i=inputs, f=finder: f.edit(i, z, s)),
-               "classifier-gradient editor")
+        yield (f"smiling (per-latent gradient{label})", "smiling",
+               smile_editor(context, registry, fitting_classifier, condition, **options), "classifier-gradient editor")
 
 
 def orient(score, move):
@@ -130,9 +133,8 @@ def strips(context, registry, fitting_classifier, out_dir: str, seed: int) -> li
         save_samples(edit.images(context), path, "image", nrow=len(strengths))
         written.append(path)
     # The per-latent editor that holds the other attributes and refines on the sphere, on the same latents.
-    finder = registry.get("direction_finder", "classifier-gradient").cls(hold=True, refine=REFINE)
-    inputs = DirectionInputs(context.G, context.z_dim, fitting_classifier, "smiling", (), device=context.device)
-    edit = Edit(finder.edit(inputs, z, strengths), strengths, "held and refined")
+    move = smile_editor(context, registry, fitting_classifier, hold=True, refine=REFINE)
+    edit = Edit(move(z, strengths), strengths, "held and refined")
     path = os.path.join(out_dir, "smiling-held-refined.png")
     save_samples(edit.images(context), path, "image", nrow=len(strengths))
     return written + [path]

@@ -213,7 +213,7 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
         offset.grad = grad - (grad * radial).sum(1, keepdim=True) * radial
         optimizer.step()
         with torch.no_grad():
-            offset.mul_(radius / offset.norm(dim=1, keepdim=True).clamp_min(1e-12))
+            offset.copy_(radius * _unit(offset))
     return (origin + offset).detach()
 
 
