@@ -18,6 +18,7 @@ gradients across ranks during backward. The rules that keep ranks in step:
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from dataclasses import dataclass
 
@@ -139,6 +140,9 @@ def join(device_name: str, timeout_s: float = 1800) -> World:
 
 def leave() -> None:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Free what still holds the group (DDP reducers in reference cycles) while the interpreter is whole: a
+        # gloo group left to die at interpreter shutdown can abort the process after training has finished.
+        gc.collect()
         torch.distributed.destroy_process_group()
 
 
