@@ -153,7 +153,8 @@ class Architecture(Component):
       ``D(x, labels=None)`` returning ``(N,)`` scores.
 
     ``num_classes`` is 0 for an unconditional model. ``data_kinds`` lists the ``DataSpec.kind`` values
-    the architecture can handle.
+    the architecture can handle. A style-based generator also offers a W space (``mapping``, ``synthesis``,
+    ``num_ws``, ``w_dim``, a ``w_avg`` buffer): see :mod:`gancli.latents`, the one place that uses them.
     """
 
     data_kinds: tuple = ("image",)
@@ -231,11 +232,16 @@ class Metric(Component):
 class DirectionInputs:
     """What a direction finder's ``find`` (and ``edit``) receives.
 
-    ``generator`` maps latents (N, z_dim) to images in [-1, 1] (an unconditional torch module in eval mode,
-    on ``device``); ``classifier`` is the attribute classifier (:class:`gancli.classifiers.Classifier`,
-    multi-label: ``names``, ``logits``, ``probabilities``, ``differentiable_logits``) or None for
-    unsupervised finders; ``attribute`` the target attribute, spelled as the classifier names it;
-    ``condition_on`` the attributes whose change the direction must avoid; ``seed`` seeds any sampling.
+    ``generator`` maps latents (N, z_dim) to images in [-1, 1], keeping the graph for gradients (a callable
+    on ``device``); ``z_dim`` is the size of one latent vector. The latents are those of ``space`` ("z", "w"
+    or "w+"), seen through ``view`` (:class:`gancli.latents.SpaceView`): flat vectors in units of the space's
+    standard deviation, so a finder written for Z works in W unchanged; draw them with ``sample(n, seed)``.
+    ``view.spaces`` is the generator's :class:`gancli.latents.LatentSpaces` (its module is ``view.spaces.G``),
+    for finders that read weights (SeFa). ``classifier`` is the attribute classifier
+    (:class:`gancli.classifiers.Classifier`, multi-label: ``names``, ``logits``, ``probabilities``,
+    ``differentiable_logits``) or None for unsupervised finders; ``attribute`` the target attribute, spelled
+    as the classifier names it; ``condition_on`` the attributes whose change the direction must avoid;
+    ``seed`` seeds any sampling.
     """
 
     generator: object
@@ -245,6 +251,16 @@ class DirectionInputs:
     condition_on: tuple = ()
     seed: int = 0
     device: str = "cpu"
+    space: str = "z"
+    view: object = None
+
+    def sample(self, n: int, seed: int):
+        """``n`` latents of the space (N, z_dim): Gaussian in Z, mapped latents in W."""
+        if self.view is not None:
+            return self.view.sample(n, seed)
+        import torch
+
+        return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed))
 
 
 class DirectionFinder(Component):
