@@ -243,10 +243,15 @@ class SpaceView:
         return self.to_view(self.spaces.sample(n, seed, self.space))
 
     def decode(self, u):
-        """Images for finder coordinates, keeping the graph (finders take gradients through it)."""
-        return self.spaces.decode(self.from_view(u), self.space, grad=True)
+        """Images for finder coordinates, with the graph kept where gradients are on (finders walk through it)."""
+        import torch
+
+        return self.spaces.decode(self.from_view(u), self.space, grad=torch.is_grad_enabled())
 
     def direction_to_space(self, vector):
-        """A unit direction in finder coordinates, as a unit direction of the space's shape."""
-        v = vector.reshape(self.shape) if self.space != Z else vector
+        """A direction in finder coordinates (a flat vector, tensor or array), as a unit direction of the space's
+        shape (float32)."""
+        import torch
+
+        v = torch.as_tensor(vector).detach().float().reshape(self.shape)
         return v / v.norm()

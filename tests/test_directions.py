@@ -1,16 +1,20 @@
 """Direction finders on toy models whose right answers are known, the protocol scores, and `gancli directions`."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
 from gancli.components import DirectionInputs
-from gancli.directions.methods import ganspace, gradient_walk, interfacegan, project_out, refine_on_sphere, sefa
+from gancli.directions.editing import Edit, along_direction
+from gancli.directions.methods import (first_layer_matrix, ganspace, gradient_walk, interfacegan, project_out,
+                                       refine_on_sphere, sefa)
 from gancli.directions.names import resolve_attribute, resolve_direction
 from gancli.directions.scoring import score_edit
 from gancli.errors import GancliError
+from gancli.latents import LatentSpaces
 from gancli.plugins import get_registry
 from helpers import one_line_error, run
 
@@ -30,7 +34,7 @@ class LinearG(nn.Module):
         with torch.no_grad():
             self.first.weight.copy_(self.U @ torch.diag(torch.tensor(scales)) @ self.V.T)
 
-    def forward(self, z):
+    def forward(self, z, labels=None):
         return self.first(z).view(-1, 3, 4, 4)
 
     def latent_of(self, images):
@@ -92,9 +96,10 @@ def test_direction_names_resolve_through_aliases_and_unknown_ones_list_the_known
 
 def test_interfacegan_recovers_the_boundary_and_conditioning_removes_the_entangled_part():
     G, clf = toy()
-    plain = interfacegan(G, clf, Z, "smiling", (), samples=2000, ratio=0.25, seed=0)
+    z = torch.randn(2000, Z, generator=torch.Generator().manual_seed(0))
+    plain = interfacegan(G, clf, z, "smiling", (), ratio=0.25)
     assert cosine(plain, clf.w[0]) > 0.97
-    conditional = interfacegan(G, clf, Z, "smiling", ("mouth_open",), samples=2000, ratio=0.25, seed=0)
+    conditional = interfacegan(G, clf, z, "smiling", ("mouth_open",), ratio=0.25)
     assert abs(cosine(conditional, clf.w[1])) < 0.05  # orthogonal to mouth_open's boundary
     assert cosine(conditional, clf.w[0]) > 0.7  # still a smile
     with pytest.raises(GancliError, match="span"):
@@ -181,21 +186,23 @@ def test_gradient_finder_refuses_penalty_and_hold_together():
 
 def test_sefa_and_pca_find_the_generators_strongest_axes():
     G = LinearG()
-    found = sefa(G, Z, k=2)
+    found = sefa(first_layer_matrix(G, Z), k=2)
     assert abs(cosine(found[0], G.V[:, 0])) > 0.999 and abs(cosine(found[1], G.V[:, 1])) > 0.999
-    pcs = ganspace(G, Z, k=2, samples=3000, seed=0)
+    z = torch.randn(3000, Z, generator=torch.Generator().manual_seed(0))
+    pcs = ganspace(G, z, k=2)
     assert abs(cosine(pcs[0], G.V[:, 0])) > 0.98 and abs(cosine(pcs[1], G.V[:, 1])) > 0.95
-    again = ganspace(G, Z, k=2, samples=3000, seed=0)
+    again = ganspace(G, z, k=2)
     assert torch.equal(pcs[0], again[0])  # seeded, and the sign convention is fixed
 
 
 def test_protocol_scores_success_drift_and_the_rescoring_row():
     G, clf = toy(correlated=0.0)
-    along = lambda w: (lambda z, strengths: torch.stack([z + s * w for s in strengths]))  # noqa: E731
-    smile = score_edit(G, clf, Z, "smiling", "smiling", along(clf.w[0]), n=400)
+    context = SimpleNamespace(spaces=LatentSpaces(G, Z))
+    along = lambda w: (lambda z, strengths: Edit(along_direction(z, w, strengths), strengths, "toy"))  # noqa: E731
+    smile = score_edit(context, clf, "smiling", "smiling", along(clf.w[0]), n=400)
     assert smile.success > 0.97 and smile.drift < 0.01 and smile.latent_step == pytest.approx(3.0)
     assert smile.change["smiling"] > 0.3 and smile.signed["smiling"] > 0.3
-    hat = score_edit(G, clf, Z, "toward-hat", "smiling", along(clf.w[3]), n=400)
+    hat = score_edit(context, clf, "toward-hat", "smiling", along(clf.w[3]), n=400)
     assert hat.success < 0.05 and hat.change["hat"] > 0.3 and hat.drift > 0.1
 
 

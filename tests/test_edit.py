@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
-from gancli.directions.latents import parse_strengths, read_latents
+from gancli.directions.latents import parse_strengths, read_latents, save_latents
 from gancli.errors import GancliError
+from gancli.latents import LatentSpaces
 from gancli.pretrained import pretrained_path
-from helpers import one_line_error, run
+from helpers import one_line_error, run, toy_style_generator
 
 
 
@@ -85,7 +87,7 @@ def test_bad_edit_requests_are_one_line_errors(tmp_path):
     assert "known directions:" in unknown.output and "smiling-cond-mouth_open" in unknown.output
     np.save(tmp_path / "small.npy", np.zeros((3, 10), dtype=np.float32))
     one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--latent", tmp_path / "small.npy",
-                       "-o", out), "takes (N, 64)")
+                       "-o", out), "latents have shape (N, 64)")
     one_line_error(run("edit", "pretrained:faces", "--direction", "beard", "--method", "gradient", "-o", out),
                    "does not know attribute 'beard'; it knows: smiling, mouth_open, eyeglasses, hat")
     one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--method", "sefa", "-o", out),
@@ -105,15 +107,36 @@ def test_a_run_without_directions_says_how_to_fit_them(tmp_path):
 
 
 def test_latent_file_problems(tmp_path):
+    spaces = LatentSpaces(nn.Identity(), 8)  # a Z-only generator of 8 inputs
     with pytest.raises(GancliError, match="does not exist"):
-        read_latents(str(tmp_path / "none.npy"), 8)
+        read_latents(str(tmp_path / "none.npy"), spaces)
     (tmp_path / "z.txt").write_text("1 2 3")
     with pytest.raises(GancliError, match=".npy or .safetensors"):
-        read_latents(str(tmp_path / "z.txt"), 8)
+        read_latents(str(tmp_path / "z.txt"), spaces)
     np.save(tmp_path / "nan.npy", np.full((2, 8), np.nan, dtype=np.float32))
     with pytest.raises(GancliError, match="non-finite"):
-        read_latents(str(tmp_path / "nan.npy"), 8)
-    assert read_latents(str(_saved(tmp_path, np.ones(8))), 8).shape == (1, 8)
+        read_latents(str(tmp_path / "nan.npy"), spaces)
+    latents, space = read_latents(str(_saved(tmp_path, np.ones(8))), spaces)
+    assert latents.shape == (1, 8) and space == "z"
+
+
+def test_latent_files_name_their_space_and_a_wrong_space_or_size_is_one_line(tmp_path):
+    G = toy_style_generator(z_dim=6, w_dim=5, num_ws=3)
+    spaces, flat = LatentSpaces(G, 6), LatentSpaces(nn.Identity(), 6)
+    ws = spaces.sample(4, 0, "w+")
+    save_latents(str(tmp_path / "ws.safetensors"), ws, "w+")
+    back, space = read_latents(str(tmp_path / "ws.safetensors"), spaces)
+    assert space == "w+" and torch.equal(back, ws)
+    np.save(tmp_path / "ws.npy", ws.numpy())
+    assert read_latents(str(tmp_path / "ws.npy"), spaces)[1] == "w+"  # three dimensions: W+
+    np.save(tmp_path / "w.npy", np.zeros((2, 5), dtype=np.float32))
+    assert read_latents(str(tmp_path / "w.npy"), spaces, "w")[1] == "w"
+    with pytest.raises(GancliError, match="Z space only"):
+        read_latents(str(tmp_path / "ws.safetensors"), flat)
+    with pytest.raises(GancliError, match="holds w\\+ latents, not z"):
+        read_latents(str(tmp_path / "ws.safetensors"), spaces, "z")
+    with pytest.raises(GancliError, match="w latents have shape \\(N, 7\\)"):
+        read_latents(str(tmp_path / "w.npy"), LatentSpaces(toy_style_generator(w_dim=7), 6), "w")
 
 
 def _saved(tmp_path, array):

@@ -8,7 +8,7 @@ import os
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command
+from .common import registry_for_command, space_option
 
 
 @click.group(help="""Named directions in a generator's latent space, saved in the run (directions.safetensors).
@@ -36,6 +36,12 @@ on first use). Unsupervised ones (sefa, pca) name their directions sefa-0.., pca
 Examples:
   gancli directions fit runs/0001 --method interfacegan --attribute smile --condition-on mouth_open
   gancli directions fit runs/0001 --method pca --method-opt k=4
+  gancli directions fit runs/0004 --space w --method sefa      (a stylegan2 run: SeFa on its style weights)
+
+
+A direction is saved with the latent space it lives in (W and W+ ones are named NAME@w, NAME@w+); a
+supervised one also with what it measured at (success and drift at strength 3, on 200 latents the finder
+never sampled, by the run's classifier), so that `gancli edit RUN --direction ATTRIBUTE` picks the best.
 """)
 @click.argument("run", type=click.Path())
 @click.option("--method", required=True, help="direction finder: interfacegan, classifier-gradient, sefa, pca...")
@@ -44,9 +50,10 @@ Examples:
 @click.option("--method-opt", multiple=True, metavar="KEY=VALUE", help="finder option (repeatable)")
 @click.option("--classifier", type=click.Path(), help="attribute classifier file (default: the run's, or the dataset's)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the latents the finder samples")
+@space_option("latent space to find directions in (default w where the generator has one, else z)")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
 @click.option("--json", "as_json", is_flag=True, help="print what was saved as JSON")
-def fit(run, method, attribute, condition_on, method_opt, classifier, seed, device, as_json):
+def fit(run, method, attribute, condition_on, method_opt, classifier, seed, space, device, as_json):
     registry = registry_for_command()
 
     from ..directions.context import open_run
@@ -54,7 +61,8 @@ def fit(run, method, attribute, condition_on, method_opt, classifier, seed, devi
     from ..engine.trainer import pick_device
 
     context = open_run(run, registry, str(pick_device(device)))
-    recorded = fit_directions(context, registry, method, attribute, condition_on, method_opt, classifier, seed)
+    recorded = fit_directions(context, registry, method, attribute, condition_on, method_opt, classifier, seed,
+                              space=space)
     if as_json:
         click.echo(json.dumps({"file": context.directions_path, "directions": recorded}, indent=2))
         return
@@ -86,15 +94,19 @@ def list_directions(run, as_json):
     if as_json:
         click.echo(json.dumps({"file": path, "z_dim": meta.get("z_dim"), "attributes": meta.get("attributes", []),
                                "classifier": meta.get("classifier"),
-                               "directions": {n: records.get(n, {}) for n in vectors}}, indent=2))
+                               "directions": {n: {"space": meta["spaces"][n], **records.get(n, {})} for n in vectors}},
+                              indent=2))
         return
     for name in vectors:
         record = records.get(name, {})
-        what = record.get("method", "?")
+        what = f"{meta['spaces'][name]:<3} {record.get('method', '?')}"
         if record.get("attribute"):
             what += f" on {record['attribute']}"
         if record.get("condition_on"):
             what += f", conditioned on {', '.join(record['condition_on'])}"
+        measured = record.get("measured")
+        if measured:
+            what += f" (success {measured['success']:.0%}, drift {measured['drift']:.3f})"
         click.echo(f"{name:<36} {what}")
     accuracy = (meta.get("classifier") or {}).get("accuracy_per_name")
     if accuracy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command
+from .common import registry_for_command, space_option, truncation_options
 
 
 @click.command(help="""Edit samples of a generator along a named direction; rows are samples, columns strengths.
@@ -26,13 +26,20 @@ Examples:
   gancli edit pretrained:faces --direction smile --method gradient --method-opt hold=true --method-opt refine=40 \\
       -o best.png
   gancli edit pretrained:faces --direction sefa-0 --save-latents edited.npy -o strip.png
+  gancli edit runs/0004 --direction smile --truncation 0.7 -o strip.png      (a stylegan2 run: W directions)
+  gancli edit runs/0004 --direction smile --method gradient --space w -o w-walk.png
 """)
 @click.argument("run", type=click.Path())
 @click.option("--direction", required=True, help="saved direction (aliases work: smile -> smiling), or the attribute "
               "for --method")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the latents (unless --latent)")
 @click.option("-n", "count", type=int, default=4, show_default=True, help="number of samples (rows) drawn from --seed")
-@click.option("--latent", type=click.Path(), help="latents to edit: .npy or .safetensors, shape (N, z_dim) or (z_dim,)")
+@click.option("--latent", type=click.Path(), help="latents to edit: .npy or .safetensors of Z, W or W+ (a .safetensors "
+              "file names its space by its tensor: z, w or ws; a 3-D .npy is W+), shape (N, ...) or one latent")
+@click.option("--latent-space", type=click.Choice(["z", "w", "w+"]), help="the space of a --latent .npy (default z)")
+@space_option("with --method: the latent space the editor walks in (default w where the generator has it, else z); "
+              "a saved direction moves latents in its own space")
+@truncation_options
 @click.option("--strength", default="-3:3:7", show_default=True, help="START:STOP:COUNT or a list such as -2,0,2")
 @click.option("--method", help="per-latent editor instead of a saved direction: gradient (classifier-gradient)")
 @click.option("--condition-on", multiple=True,
@@ -40,11 +47,11 @@ Examples:
 @click.option("--method-opt", multiple=True, metavar="KEY=VALUE", help="with --method: finder option (repeatable)")
 @click.option("--classifier", type=click.Path(), help="with --method: attribute classifier file (default: the run's)")
 @click.option("-o", "--output", required=True, type=click.Path(), help="OUT.png: the strip")
-@click.option("--save-latents", type=click.Path(), help="write the edited latents, strip order, (N * S, z_dim), to "
-              ".npy or .safetensors")
+@click.option("--save-latents", type=click.Path(), help="write the edited latents, strip order, (N * S, ...), in the "
+              "space they were moved in, to .npy or .safetensors")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
-def edit(run, direction, seed, count, latent, strength, method, condition_on, method_opt, classifier, output,
-         save_latents, device):
+def edit(run, direction, seed, count, latent, latent_space, space, truncation, truncation_cutoff, strength, method,
+         condition_on, method_opt, classifier, output, save_latents, device):
     if not output.lower().endswith(".png"):
         raise GancliError(f"output {output} must end in .png")
     if count < 1:
@@ -56,20 +63,26 @@ def edit(run, direction, seed, count, latent, strength, method, condition_on, me
     from ..directions.context import open_run
     from ..directions.editing import edit as edit_latents
     from ..directions.latents import parse_strengths, read_latents, save_latents as write_latents
-    from ..directions.methods import sample_latents
     from ..engine.images import save_samples
     from ..engine.trainer import pick_device
 
     strengths = parse_strengths(strength)
     context = open_run(run, registry, str(pick_device(device)))
-    z = read_latents(latent, context.z_dim) if latent else sample_latents(count, context.z_dim, seed)
-    result = edit_latents(context, registry, direction, z, strengths, method, condition_on, method_opt, classifier)
+    context.spaces.check_truncation(truncation, truncation_cutoff)
+    if space:
+        context.spaces.check_space(space)
+    if latent:
+        latents, source = read_latents(latent, context.spaces, latent_space)
+    else:
+        latents, source = context.spaces.sample_z(count, seed), "z"
+    result = edit_latents(context, registry, direction, latents, strengths, method, condition_on, method_opt,
+                          classifier, source, space, truncation, truncation_cutoff)
     try:
         save_samples(result.images(context), output, "image", nrow=len(strengths))
         if save_latents:
-            write_latents(save_latents, result.rows())
+            write_latents(save_latents, result.rows(), result.space)
     except OSError as exc:
         raise GancliError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from None
     strengths_text = ", ".join(f"{s:g}" for s in strengths)
-    click.echo(f"wrote {len(z)} x {len(strengths)} edits ({result.description}; strengths {strengths_text}) "
+    click.echo(f"wrote {len(latents)} x {len(strengths)} edits ({result.description}; strengths {strengths_text}) "
                f"to {output}", err=True)

@@ -8,7 +8,7 @@ import os
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command
+from .common import registry_for_command, truncation_options
 
 
 @click.command(help="""Measure a trained generator against the data it was trained on.
@@ -31,6 +31,7 @@ Examples:
   gancli evaluate runs/0001 --inception ~/weights/inception-2015-12-05.pt
   gancli evaluate g.safetensors --data digits --data-opt size=16
   gancli evaluate g.onnx --data digits                 what will actually ship
+  gancli evaluate runs/0004 --truncation 0.7           a W generator (stylegan2), truncated
 """)
 @click.argument("target", type=click.Path())
 @click.option("--metrics", "metric_names", multiple=True, metavar="NAMES",
@@ -51,10 +52,11 @@ Examples:
 @click.option("--all-checkpoints", is_flag=True, help="measure every checkpoint kept in the run directory")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="append the results to RUN/evaluations.jsonl when TARGET is a run directory")
+@truncation_options
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, inception, extractor, judge,
-             all_checkpoints, record, device, as_json):
+             all_checkpoints, record, truncation, truncation_cutoff, device, as_json):
     from ..engine.runs import is_run
     from ..options import parse_pairs
 
@@ -77,11 +79,12 @@ def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, ince
     targets = _checkpoint_files(target) if all_checkpoints else [target]
     feedback = Feedback()
     try:
-        first = open_source(targets[0], registry, dev)
+        truncated = (truncation, truncation_cutoff)
+        first = open_source(targets[0], registry, dev, *truncated)
         evaluator = Evaluator(registry, request, first, say=feedback.say, progress=feedback.progress)
         results = []
         for path in targets:
-            source = first if path == targets[0] else open_source(path, registry, dev)
+            source = first if path == targets[0] else open_source(path, registry, dev, *truncated)
             feedback.say(f"measuring {source.description} on {evaluator.n} samples")
             results.append(evaluator.score(source))
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command
+from .common import registry_for_command, truncation_options
 
 
 @click.command(help="""Draw samples from a trained generator (a run directory or a generator .safetensors file).
@@ -21,6 +21,8 @@ Examples:
   gancli sample runs/0002 --label 7 -n 16 -o sevens.png     (conditional runs)
   gancli sample runs/0002 --per-class -o classes.png
   gancli sample runs/0002 --interpolate 3:8 -o morph.png
+  gancli sample runs/0004 --truncation 0.7 -o truncated.png      (generators with a W space, such as stylegan2)
+  gancli sample runs/0004 --mix 5 --mix-layers 4:8 -o mixed.png    (style mixing: layers 4..7 from seed 5)
 """)
 @click.argument("target", type=click.Path())
 @click.option("-n", "count", type=int, help="number of samples (64); with --per-class or --interpolate, rows (8)")
@@ -29,9 +31,15 @@ Examples:
 @click.option("--per-class", is_flag=True, help="a grid with one row per class, the same noise down each column")
 @click.option("--interpolate", metavar="A:B", help="morph class A into class B with fixed noise (one row per noise)")
 @click.option("--interp-steps", type=int, default=8, show_default=True, help="columns of --interpolate")
+@truncation_options
+@click.option("--mix", "mix_seed", type=int, metavar="SEED",
+              help="style mixing: the --mix-layers of every sample come from the latents of this seed (W generators)")
+@click.option("--mix-layers", metavar="A:B", help="with --mix: the W+ layers A..B-1 to take from --mix (default: the "
+              "second half, the fine styles)")
 @click.option("-o", "--output", required=True, type=click.Path(), help="OUT.png or OUT.npy")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
-def sample(target, count, seed, label, per_class, interpolate, interp_steps, output, device):
+def sample(target, count, seed, label, per_class, interpolate, interp_steps, truncation, truncation_cutoff, mix_seed,
+           mix_layers, output, device):
     if sum(map(bool, (label is not None, per_class, interpolate))) > 1:
         raise GancliError("choose one of --label, --per-class and --interpolate")
     count = count if count is not None else (8 if per_class or interpolate else 64)
@@ -47,16 +55,25 @@ def sample(target, count, seed, label, per_class, interpolate, interp_steps, out
     from ..engine.models import load_generator
     from ..engine.trainer import pick_device
 
+    from ..latents import LatentSpaces
+
     dev = pick_device(device)
     G, meta = load_generator(target, device=str(dev), registry=registry)
-    num_classes, z_dim = int(meta["num_classes"]), int(meta["z_dim"])
+    spaces = LatentSpaces.of(G, meta, str(dev))
+    spaces.check_truncation(truncation, truncation_cutoff)
+    num_classes = spaces.num_classes
     if (label is not None or per_class or interpolate) and not num_classes:
         raise GancliError("--label, --per-class and --interpolate need a conditional generator; this one was "
                           "trained without --conditional")
-    noise = torch.Generator().manual_seed(seed)
+    if mix_layers and mix_seed is None:
+        raise GancliError("--mix-layers says which layers --mix SEED replaces; add --mix SEED")
+    if mix_seed is not None and not spaces.has_w:
+        raise GancliError("--mix needs a generator with a W space (a mapping network, such as --arch stylegan2); "
+                          "this generator has a Z space only")
     nrow = None
     if per_class:  # row = class, column = one noise vector shared by every class
-        z = torch.randn(count, z_dim, generator=noise).repeat(num_classes, 1)
+        def draw(noise):
+            return spaces.sample_z(count, noise).repeat(num_classes, 1)
         labels, nrow = torch.arange(num_classes).repeat_interleave(count), count
     elif interpolate:  # row = one noise vector, column = a blend of the two one-hot class vectors
         start, end = _class_pair(interpolate, num_classes)
@@ -65,16 +82,24 @@ def sample(target, count, seed, label, per_class, interpolate, interp_steps, out
         weights = torch.linspace(0, 1, interp_steps)
         onehot = torch.eye(num_classes)
         blends = (1 - weights)[:, None] * onehot[start] + weights[:, None] * onehot[end]
-        z = torch.randn(count, z_dim, generator=noise).repeat_interleave(interp_steps, 0)
+
+        def draw(noise):
+            return spaces.sample_z(count, noise).repeat_interleave(interp_steps, 0)
         labels, nrow = blends.repeat(count, 1), interp_steps
     else:
-        z = torch.randn(count, z_dim, generator=noise)
+        def draw(noise):
+            return spaces.sample_z(count, noise)
         labels = None
         if num_classes:
             _check_class(label if label is not None else 0, num_classes, "--label")
             labels = torch.full((count,), label) if label is not None else torch.arange(count) % num_classes
-    with torch.no_grad():  # not inference_mode: parametrizations such as spectral norm refuse it
-        samples = G(z.to(dev), None if labels is None else labels.to(dev))
+    z = draw(seed)
+    if mix_seed is None:
+        samples = spaces.generate(z, "z", labels, truncation, truncation_cutoff)
+    else:  # the same grid of latents from the mixing seed lends its layers to every sample
+        ws, other = (spaces.convert(v, "z", "w+", labels, truncation, truncation_cutoff) for v in (z, draw(mix_seed)))
+        layers = _layers(mix_layers, spaces.G.num_ws)
+        samples = spaces.generate(spaces.mix(ws, other, layers), "w+")
     try:
         save_samples(samples, output, meta["spec"]["kind"], nrow=nrow)
     except OSError as exc:
@@ -95,3 +120,13 @@ def _class_pair(text: str, num_classes: int) -> tuple[int, int]:
     _check_class(start, num_classes, "--interpolate")
     _check_class(end, num_classes, "--interpolate")
     return start, end
+
+
+def _layers(text: str | None, num_ws: int) -> tuple[int, int]:
+    if text is None:
+        return num_ws // 2, num_ws
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise GancliError(f"--mix-layers takes two layer numbers as A:B (for example 4:{num_ws}), got {text!r}") from None
+    return start, stop

@@ -17,8 +17,8 @@ class InterFaceGANFinder(gancli.DirectionFinder):
         from gancli.directions.methods import interfacegan
         from gancli.directions.names import direction_name
 
-        normal = interfacegan(inputs.generator, inputs.classifier, inputs.z_dim, inputs.attribute,
-                              inputs.condition_on, self.samples, self.ratio, inputs.seed, inputs.device)
+        normal = interfacegan(inputs.generator, inputs.classifier, inputs.sample(self.samples, inputs.seed),
+                              inputs.attribute, inputs.condition_on, self.ratio, inputs.device)
         return {direction_name(inputs.attribute, inputs.condition_on): normal}
 
 
@@ -64,11 +64,10 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         return (), 0.0, ()
 
     def find(self, inputs):
-        from gancli.directions.methods import sample_latents
         from gancli.directions.names import direction_name
 
         _, _, label = self._watched(inputs)
-        z = sample_latents(self.samples, inputs.z_dim, inputs.seed)
+        z = inputs.sample(self.samples, inputs.seed)
         moved = self.edit(inputs, z, [self.length])[0]
         return {direction_name(inputs.attribute, label, gradient=True): (moved - z).mean(0)}
 
@@ -86,28 +85,42 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
 
 
 class SeFaFinder(gancli.DirectionFinder):
-    """SeFa: closed-form directions, the top eigenvectors of AᵀA for the generator's first layer A (unsupervised)."""
+    """SeFa: closed-form directions, the top eigenvectors of AᵀA for the generator's first layer A, or in W its
+    style (modulation) weights (unsupervised)."""
 
     class Options(gancli.Options):
         k: int = gancli.field(8, help="number of directions (sefa-0 is the strongest)", min=1)
 
     def find(self, inputs):
-        from gancli.directions.methods import sefa
+        from gancli.directions.methods import first_layer_matrix, sefa
 
-        return {f"sefa-{i}": v for i, v in enumerate(sefa(inputs.generator, inputs.z_dim, self.k))}
+        if inputs.space == "z":
+            A = first_layer_matrix(inputs.view.spaces.G if inputs.view else inputs.generator, inputs.z_dim)
+        elif inputs.space == "w":
+            A = inputs.view.spaces.style_weights()
+        else:
+            raise gancli.GancliError("sefa reads the weights that take z or w into the network; fit it with --space w "
+                                     "(a W direction moves every layer of W+ latents)")
+        return {f"sefa-{i}": v for i, v in enumerate(sefa(A, self.k))}
 
 
 class PCAFinder(gancli.DirectionFinder):
-    """GANSpace: principal components of the first layer's activations, regressed into z (unsupervised)."""
+    """GANSpace: principal components of the first layer's activations, regressed into z; in W, of the sampled w
+    themselves (unsupervised)."""
 
     class Options(gancli.Options):
         k: int = gancli.field(8, help="number of directions (pca-0 explains the most variance)", min=1)
         samples: int = gancli.field(4000, help="latents whose activations are analysed", min=2)
 
     def find(self, inputs):
-        from gancli.directions.methods import ganspace
+        from gancli.directions.methods import ganspace, principal_latents
 
-        vectors = ganspace(inputs.generator, inputs.z_dim, self.k, self.samples, inputs.seed, inputs.device)
+        latents = inputs.sample(self.samples, inputs.seed)
+        if inputs.space == "z":
+            vectors = ganspace(inputs.view.spaces.G if inputs.view else inputs.generator, latents, self.k,
+                               inputs.device)
+        else:
+            vectors = principal_latents(latents, self.k)
         return {f"pca-{i}": v for i, v in enumerate(vectors)}
 
 

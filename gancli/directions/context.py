@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..engine.directions import FILE as DIRECTIONS_FILE
 from ..engine.directions import load_directions
@@ -36,6 +37,19 @@ class RunContext:
     def z_dim(self) -> int:
         return int(self.meta["z_dim"])
 
+    @cached_property
+    def spaces(self):
+        """The generator's latent spaces (gancli.latents): every move and image of an edit goes through them."""
+        from ..latents import LatentSpaces
+
+        return LatentSpaces.of(self.G, self.meta, self.device)
+
+    @property
+    def default_space(self) -> str:
+        """Where finders and per-latent editors work unless told: W when the generator has it (the field's
+        answer to z-space entanglement), else Z."""
+        return "w" if self.spaces.has_w else "z"
+
     @property
     def directions_path(self) -> str | None:
         return os.path.join(self.folder, DIRECTIONS_FILE) if self.folder else None
@@ -47,8 +61,15 @@ class RunContext:
             raise GancliError(f"{self.target} has no directions yet; fit some with: gancli directions fit "
                               f"{self.target} --method interfacegan --attribute smiling (or --method sefa)")
         vectors, meta = load_directions(path)
-        if any(len(v) != self.z_dim for v in vectors.values()):
-            raise GancliError(f"{path} holds directions of another latent size than the generator's {self.z_dim}")
+        for name, vector in vectors.items():
+            space = meta["spaces"][name]
+            if space not in self.spaces.spaces:
+                raise GancliError(f"direction {name!r} in {path} lives in {space.upper()} space, but this generator has "
+                                  f"a Z space only; fit directions for it with gancli directions fit {self.target} "
+                                  f"--space z")
+            if tuple(vector.shape) != self.spaces.shape(space):
+                raise GancliError(f"{path} holds {space} directions of shape {tuple(vector.shape)}, but the generator's "
+                                  f"{space} latents have shape {self.spaces.shape(space)}")
         return vectors, meta
 
 

@@ -1,4 +1,5 @@
-"""Moving latents: along a saved direction, or by a finder's per-latent editor (classifier gradient)."""
+"""Moving latents: along a saved direction, or by a finder's per-latent editor (classifier gradient), in the
+latent space the direction lives in (Z, W or W+; see gancli.latents)."""
 
 from __future__ import annotations
 
@@ -11,45 +12,84 @@ from ..engine.plan import choose
 from ..errors import GancliError
 from ..options import parse_pairs
 from .context import RunContext, load_classifier_for
-from .methods import generate
 from .names import resolve_attribute, resolve_direction
 
 
 @dataclass
 class Edit:
-    """Edited latents (S strengths, N samples, z_dim) and what made them, in words."""
+    """Edited latents (S strengths, N samples, *latent shape) of ``space`` and what made them, in words.
+
+    ``truncation``/``cutoff`` are applied when Z latents are drawn as images (latents of W and W+ were
+    truncated before they were moved)."""
 
     latents: torch.Tensor
     strengths: list
     description: str
+    space: str = "z"
+    truncation: float | None = None
+    cutoff: int | None = None
 
     def images(self, context: RunContext) -> torch.Tensor:
         """(N * S, C, H, W): one row per sample, one column per strength."""
-        rows = self.latents.transpose(0, 1).reshape(-1, self.latents.shape[-1])
-        return generate(context.G, rows, context.device)
+        return self.draw(context, self.rows())
+
+    def draw(self, context: RunContext, latents: torch.Tensor) -> torch.Tensor:
+        """Images of latents of this edit's space (such as one strength's, ``latents[i]``)."""
+        truncation = (self.truncation, self.cutoff) if self.space == "z" else (None, None)
+        return context.spaces.generate(latents, self.space, None, *truncation)
 
     def rows(self) -> torch.Tensor:
-        """The latents in strip order (sample by sample, strengths across), (N * S, z_dim)."""
-        return self.latents.transpose(0, 1).reshape(-1, self.latents.shape[-1])
+        """The latents in strip order (sample by sample, strengths across), (N * S, *latent shape)."""
+        return self.latents.transpose(0, 1).reshape(-1, *self.latents.shape[2:])
 
 
-def along_direction(z: torch.Tensor, direction: torch.Tensor, strengths) -> torch.Tensor:
-    """(S, N, z_dim): z + s * d for each strength s (d a unit vector, so s is the distance in latent std units)."""
-    return torch.stack([z + s * direction for s in strengths])
+def along_direction(latents: torch.Tensor, direction: torch.Tensor, strengths, unit: float = 1.0) -> torch.Tensor:
+    """(S, N, *shape): latents + s * unit * d for each strength s (d a unit vector; ``unit`` the space's standard
+    deviation, so s is the distance in latent std units). A W direction moves every layer of W+ latents."""
+    step = unit * direction
+    return torch.stack([latents + s * step for s in strengths])
 
 
-def edit(context: RunContext, registry, word: str, z: torch.Tensor, strengths, method: str | None = None,
-         condition_on=(), method_options=(), classifier: str | None = None) -> Edit:
-    """Edit ``z`` by the direction named ``word``, or, with ``method``, by that finder's per-latent editor
-    on the attribute ``word`` names."""
+def start_latents(context: RunContext, latents: torch.Tensor, source: str, space: str,
+                  truncation: float | None = None, cutoff: int | None = None) -> torch.Tensor:
+    """The latents to move, in ``space``: drawn or read in ``source`` and converted (truncated on the way into W)."""
+    spaces = context.spaces
+    spaces.check_truncation(truncation, cutoff)
+    if space == "z":
+        return latents
+    return spaces.convert(latents, source, space, truncation=truncation, cutoff=cutoff)
+
+
+def along_saved(context: RunContext, name: str, vector: torch.Tensor, space: str, latents: torch.Tensor, strengths,
+                source: str = "z", truncation: float | None = None, cutoff: int | None = None) -> Edit:
+    """Latents of ``source`` moved along the direction ``vector`` of ``space`` (a W direction moves each layer of
+    W+ latents; otherwise the latents are converted into the direction's space first)."""
+    moving = "w+" if space == "w" and source == "w+" else space
+    start = start_latents(context, latents, source, moving, truncation, cutoff)
+    moved = along_direction(start, vector, strengths, context.spaces.scale(space))
+    return Edit(moved, list(strengths), f"direction {name} in {space}", moving, truncation, cutoff)
+
+
+def edit(context: RunContext, registry, word: str, latents: torch.Tensor, strengths, method: str | None = None,
+         condition_on=(), method_options=(), classifier: str | None = None, source: str = "z",
+         space: str | None = None, truncation: float | None = None, cutoff: int | None = None) -> Edit:
+    """Edit ``latents`` (of ``source`` space) by the direction named ``word``, or, with ``method``, by that
+    finder's per-latent editor on the attribute ``word`` names, in ``space`` (default: the run's; a saved
+    direction moves latents in its own space)."""
+    spaces = context.spaces
     if method is None:
         if condition_on or method_options:
             raise GancliError("--condition-on and --method-opt apply to per-latent editing; add --method gradient "
                               "(or fit a conditional direction with gancli directions fit ... --condition-on)")
         vectors, meta = context.directions()
-        name = resolve_direction(word, vectors, meta.get("attributes", ()))
-        return Edit(along_direction(z, vectors[name], strengths), list(strengths), f"direction {name}")
+        name = resolve_direction(word, vectors, meta.get("attributes", ()), meta.get("directions", {}))
+        where = meta["spaces"][name]
+        if space is not None and space != where:
+            raise GancliError(f"direction {name!r} lives in {where}, not in {space}; drop --space or choose a "
+                              f"direction of {space} (gancli directions list {context.target})")
+        return along_saved(context, name, vectors[name], where, latents, strengths, source, truncation, cutoff)
 
+    space = spaces.check_space(space or (source if source != "z" else context.default_space))
     choice = choose(registry, "direction_finder", method, parse_pairs(method_options))
     finder = choice.build()
     if not finder.edits_per_latent:
@@ -59,7 +99,15 @@ def edit(context: RunContext, registry, word: str, z: torch.Tensor, strengths, m
     clf = load_classifier_for(context, registry, classifier)
     attribute = resolve_attribute(word, clf.names)
     conditions = tuple(resolve_attribute(c, clf.names) for c in condition_on)
-    inputs = DirectionInputs(generator=context.G, z_dim=context.z_dim, classifier=clf, attribute=attribute,
-                             condition_on=conditions, device=context.device)
-    latents = finder.edit(inputs, z, list(strengths))
-    return Edit(latents, list(strengths), f"{choice.entry.name} on {attribute}")
+    view = spaces.view(space)
+    inputs = finder_inputs(context, view, classifier=clf, attribute=attribute, condition_on=conditions)
+    start = view.to_view(start_latents(context, latents, source, space, truncation, cutoff))
+    moved = finder.edit(inputs, start, list(strengths))
+    moved = view.from_view(moved.reshape(-1, view.size)).reshape(len(strengths), len(latents), *view.shape)
+    return Edit(moved, list(strengths), f"{choice.entry.name} on {attribute} in {space}", space, truncation, cutoff)
+
+
+def finder_inputs(context: RunContext, view, **fields) -> DirectionInputs:
+    """What a direction finder gets for one latent space of the run (see DirectionInputs)."""
+    return DirectionInputs(generator=view.decode, z_dim=view.size, device=context.device, space=view.space,
+                           view=view, **fields)

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import os
 
-from ..components import DirectionInputs
 from ..engine.directions import load_directions, save_directions
 from ..engine.plan import choose
 from ..errors import GancliError
 from ..options import parse_pairs
 from .context import RunContext, keep_classifier_with_run, load_classifier_for, writable_folder
-from .names import resolve_attribute
+from .editing import finder_inputs
+from .names import in_space, resolve_attribute
 
 
 def fit_directions(context: RunContext, registry, method: str, attribute: str | None = None, condition_on=(),
-                   method_options=(), classifier: str | None = None, seed: int = 0, progress=None) -> dict:
-    """Find directions with the finder ``method`` and merge them into RUN/directions.safetensors (a direction of
-    the same name is replaced). Returns {name: what was recorded about it}."""
+                   method_options=(), classifier: str | None = None, seed: int = 0, progress=None,
+                   space: str | None = None) -> dict:
+    """Find directions with the finder ``method`` in latent ``space`` (default: W when the generator has it, else
+    Z) and merge them into RUN/directions.safetensors (a direction of the same name is replaced). Returns
+    {name: what was recorded about it}."""
     folder = writable_folder(context)
+    space = context.spaces.check_space(space or context.default_space)
     options = parse_pairs(method_options) if isinstance(method_options, (list, tuple)) else dict(method_options)
     choice = choose(registry, "direction_finder", method, options)
     finder = choice.build()
-    inputs = DirectionInputs(generator=context.G, z_dim=context.z_dim, seed=seed, device=context.device)
+    view = context.spaces.view(space)
+    inputs = finder_inputs(context, view, seed=seed)
     if finder.supervised:
         if not attribute:
             raise GancliError(f'direction finder "{choice.entry.name}" is supervised: name the attribute with '
@@ -38,20 +42,41 @@ def fit_directions(context: RunContext, registry, method: str, attribute: str | 
     found = finder.find(inputs)
 
     path = context.directions_path
-    vectors, meta = load_directions(path) if os.path.isfile(path) else ({}, {})
-    records = dict(meta.get("directions", {}))
+    vectors, meta = load_directions(path) if os.path.isfile(path) else ({}, {"spaces": {}})
+    records, spaces = dict(meta.get("directions", {})), dict(meta["spaces"])
     recorded = {}
-    for name, vector in found.items():
-        vectors[name] = vector
-        recorded[name] = {"method": choice.entry.name, "options": choice.options, "seed": seed,
+    for found_name, vector in found.items():
+        name = in_space(found_name, space)
+        vectors[name], spaces[name] = view.direction_to_space(vector), space
+        recorded[name] = {"method": choice.entry.name, "options": choice.options, "seed": seed, "space": space,
                           **({"attribute": inputs.attribute, "condition_on": list(inputs.condition_on)}
                              if finder.supervised else {})}
         records[name] = recorded[name]
+    if finder.supervised:
+        for name in recorded:
+            recorded[name]["measured"] = measure(context, inputs.classifier, name, vectors[name], space,
+                                                 inputs.attribute, seed)
     meta = {**meta, "directions": records}
     if finder.supervised:
         meta["attributes"] = inputs.classifier.names
         meta["classifier"] = {k: v for k, v in context.classifier_info.items() if k != "file"}
         keep_classifier_with_run(context)
     save_directions(os.path.join(folder, os.path.basename(path)), vectors,
-                    {k: v for k, v in meta.items() if k not in ("kind", "z_dim", "format")})
+                    {k: v for k, v in meta.items() if k not in ("kind", "z_dim", "format", "spaces")}, spaces)
     return recorded
+
+
+MEASURE_SAMPLES = 200
+
+
+def measure(context: RunContext, classifier, name: str, vector, space: str, attribute: str, seed: int) -> dict:
+    """Success and drift of moving along a fitted direction at strength 3 (PROTOCOLS.md section 4), scored by
+    the run's classifier on latents the finder never sampled: what ``--direction ATTRIBUTE`` picks by."""
+    from .editing import along_saved
+    from .scoring import score_edit
+
+    score = score_edit(context, classifier, name, attribute,
+                       lambda z, strengths: along_saved(context, name, vector, space, z, strengths),
+                       MEASURE_SAMPLES, seed=seed + 1)
+    return {"success": score.success, "drift": score.drift, "samples": MEASURE_SAMPLES,
+            "judge": "the run's attribute classifier"}

@@ -7,9 +7,14 @@
   with respect to z, optionally minus ``penalty`` times the norm of the change in other attributes' logits, or
   (``hold``) along the level set of the other attributes' logits: InterFaceGAN's conditional manipulation
   done afresh at every step of every latent's own path.
-- SeFa (Shen & Zhou 2021): the top eigenvectors of AᵀA, A the generator's first layer as a linear map of z.
+- SeFa (Shen & Zhou 2021): the top eigenvectors of AᵀA, A the generator's first layer as a linear map of z,
+  or in W the affine maps from w to every layer's styles, stacked (as the paper does for StyleGAN).
 - GANSpace (Härkönen et al. 2020): principal components of the first layer's activations, carried back to
-  z by linear regression (the recipe the paper uses for generators without a mapping network).
+  z by linear regression (the recipe the paper uses for generators without a mapping network), or in W the
+  principal components of sampled w themselves (its recipe for StyleGAN).
+
+Every function takes latents and a generator ``G`` as a callable from latents to images, so the same code
+works in Z and in W (the latents are then those of gancli.latents.SpaceView).
 """
 
 from __future__ import annotations
@@ -67,10 +72,9 @@ def attribute_logits(G, classifier, z: torch.Tensor, device: str = "cpu") -> tor
     return torch.cat([classifier.logits(generate(G, z[i:i + BATCH], device)) for i in range(0, len(z), BATCH)])
 
 
-def interfacegan(G, classifier, z_dim: int, attribute: str, condition_on, samples: int, ratio: float,
-                 seed: int, device: str = "cpu") -> np.ndarray:
-    """The boundary normal of ``attribute``, with the normals of ``condition_on`` projected out."""
-    z = sample_latents(samples, z_dim, seed)
+def interfacegan(G, classifier, z: torch.Tensor, attribute: str, condition_on, ratio: float,
+                 device: str = "cpu") -> np.ndarray:
+    """The boundary normal of ``attribute`` among latents ``z``, with the normals of ``condition_on`` projected out."""
     logits = attribute_logits(G, classifier, z, device).numpy()
     column = {name: i for i, name in enumerate(classifier.names)}
     z = z.double().numpy()
@@ -246,18 +250,24 @@ def first_layer_matrix(G, z_dim: int) -> torch.Tensor:
     return matrix[:, :z_dim]
 
 
-def sefa(G, z_dim: int, k: int) -> list:
-    """The ``k`` eigenvectors of AᵀA with the largest eigenvalues."""
-    A = first_layer_matrix(G, z_dim)
+def sefa(A: torch.Tensor, k: int) -> list:
+    """The ``k`` eigenvectors of AᵀA with the largest eigenvalues (A: outputs x latent size)."""
+    A = A.double()
     values, vectors = torch.linalg.eigh(A.T @ A)
     order = values.argsort(descending=True)[:k]
     return [_signed(vectors[:, i]) for i in order.tolist()]
 
 
 # ---- GANSpace ------------------------------------------------------------------------------------------
-def ganspace(G, z_dim: int, k: int, samples: int, seed: int, device: str = "cpu") -> list:
-    """Principal directions of the first layer's activations, regressed back into z."""
-    z = sample_latents(samples, z_dim, seed)
+def principal_latents(z: torch.Tensor, k: int) -> list:
+    """The ``k`` principal components of sampled latents (GANSpace in W, where the mapping has shaped them)."""
+    centred = z.double() - z.double().mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return [_signed(row) for row in v[:min(k, len(v))]]
+
+
+def ganspace(G, z: torch.Tensor, k: int, device: str = "cpu") -> list:
+    """Principal directions of the first layer's activations for latents ``z``, regressed back into z."""
     activations = []
     hook = first_layer(G).register_forward_hook(lambda m, i, o: activations.append(o.detach().flatten(1).cpu()))
     try:

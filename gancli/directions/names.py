@@ -10,6 +10,11 @@ one spelling per attribute. Direction names are built from the classifier's spel
     sefa-0, pca-3                        unsupervised directions, strongest first
 
 and looked up with the same aliases, so ``--direction smile-cond-mouth`` finds ``smiling-cond-mouth_open``.
+A direction of W or W+ carries its space after an ``@`` (``smiling@w``, ``sefa-0@w+``); Z directions carry none.
+
+A bare attribute (``--direction smile``) names the attribute's best direction when the run records what its
+directions measured at (``measured``: success and drift by a judge): the lowest drift among those turning at
+least ``GOOD_SUCCESS`` of the samples, else the highest success minus drift.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ SYNONYMS = (
     ("blond_hair", "blond", "blonde"),
 )
 CONDITION = "-cond-"
+SPACE_MARK = "@"
+GOOD_SUCCESS = 0.9
 GRADIENT = "-gradient"
 OTHERS = "others"
 _NAME = re.compile(r"^(?P<attr>.+?)(?P<gradient>-gradient)?(?:-cond-(?P<cond>.+))?$")
@@ -60,12 +67,38 @@ def direction_name(attribute: str, condition_on=(), gradient: bool = False) -> s
     return name + (CONDITION + "+".join(condition_on) if condition_on else "")
 
 
-def resolve_direction(word: str, available, attributes) -> str:
-    """The stored name (one of ``available``) that ``word`` means; aliases resolve through ``attributes``."""
+def in_space(name: str, space: str) -> str:
+    """A finder's direction name as saved for ``space``: ``smiling@w``; Z names stay as they are."""
+    return name if space == "z" else f"{name}{SPACE_MARK}{space}"
+
+
+def best_measured(attribute: str, records: dict, available) -> str | None:
+    """The direction of ``attribute`` that measured best (see the module docstring), or None if none measured."""
+    measured = [(name, records[name]["measured"]) for name in available
+                if records.get(name, {}).get("attribute") == attribute and records[name].get("measured")]
+    if not measured:
+        return None
+    good = [(m["drift"], name) for name, m in measured if m["success"] >= GOOD_SUCCESS]
+    if good:
+        return min(good)[1]
+    return max((m["success"] - m["drift"], name) for name, m in measured)[1]
+
+
+def resolve_direction(word: str, available, attributes, records: dict | None = None) -> str:
+    """The stored name (one of ``available``) that ``word`` means; aliases resolve through ``attributes``, and a
+    bare attribute through what ``records`` say its directions measured at."""
     available = list(available)
     if word in available:
         return word
-    match = _NAME.match(word.strip())
+    base, mark, space = word.strip().partition(SPACE_MARK)
+    match = _NAME.match(base)
+    if match and attributes and not mark and not match["gradient"] and match["cond"] is None:
+        try:
+            best = best_measured(resolve_attribute(match["attr"], attributes), records or {}, available)
+        except GancliError:
+            best = None
+        if best:
+            return best
     if match and attributes:
         try:
             attr = resolve_attribute(match["attr"], attributes)
@@ -73,7 +106,7 @@ def resolve_direction(word: str, available, attributes) -> str:
             conditions = () if cond is None else (
                 (OTHERS,) if normalise(cond) == OTHERS else
                 tuple(resolve_attribute(part, attributes) for part in cond.split("+")))
-            candidate = direction_name(attr, conditions, gradient=bool(match["gradient"]))
+            candidate = direction_name(attr, conditions, gradient=bool(match["gradient"])) + mark + space
             if candidate in available:
                 return candidate
         except GancliError:

@@ -6,7 +6,7 @@ For an edit of attribute a at strength ±s (s = 3 latent standard deviations by 
 - **success**: of the samples the classifier scores below 0.5 on a, the fraction pushed above 0.5 at +s,
   pooled with the samples above 0.5 pushed below it at -s;
 - **drift**: the mean absolute change of every other attribute's probability, over both signs;
-- **latent step**: the mean L2 distance the latents moved;
+- **latent step**: the mean L2 distance the latents moved, in units of the space's standard deviation;
 - the **re-scoring matrix**: for each edit (row) and attribute (column), the mean absolute change of that
   attribute's probability; the row's own attribute is the intended change, the rest is entanglement.
 """
@@ -14,10 +14,6 @@ For an edit of attribute a at strength ±s (s = 3 latent standard deviations by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-
-from .methods import generate, sample_latents
 
 
 @dataclass
@@ -35,21 +31,18 @@ class Score:
                 "latent_step": self.latent_step, "change": self.change, "signed": self.signed}
 
 
-def probabilities(G, classifier, z: torch.Tensor, device: str = "cpu") -> torch.Tensor:
-    return classifier.probabilities(generate(G, z, device))
-
-
-def score_edit(G, classifier, z_dim: int, name: str, attribute: str | None, move, n: int = 500,
-               strength: float = 3.0, seed: int = 0, device: str = "cpu") -> Score:
-    """Score one edit; ``move(z, strengths)`` returns the edited latents, shape (len(strengths), N, z_dim)."""
+def score_edit(context, classifier, name: str, attribute: str | None, make_edit, n: int = 500,
+               strength: float = 3.0, seed: int = 0) -> Score:
+    """Score one edit of the run ``context``; ``make_edit(z, strengths)`` edits Gaussian latents ``z`` and returns
+    an :class:`~gancli.directions.editing.Edit` (of any latent space)."""
     names = classifier.names
-    z = sample_latents(n, z_dim, seed)
-    moved = move(z, [strength, -strength])
-    p0 = probabilities(G, classifier, z, device)
-    p_up, p_down = (probabilities(G, classifier, m, device) for m in moved)
+    z = context.spaces.sample_z(n, seed)
+    edited = make_edit(z, [strength, -strength, 0.0])
+    p_up, p_down, p0 = (classifier.probabilities(edited.draw(context, latents)) for latents in edited.latents)
     change = ((p_up - p0).abs() + (p_down - p0).abs()).mean(0) / 2
     signed = ((p_up - p_down) / 2).mean(0)
-    step = float(((moved - z).norm(dim=2)).mean())
+    moved = (edited.latents[:2] - edited.latents[2]).flatten(2).norm(dim=2)
+    step = float(moved.mean()) / context.spaces.scale(edited.space)
     success = drift = None
     if attribute is not None:
         a = names.index(attribute)

@@ -38,12 +38,15 @@ class SampleSource:
         return torch.cat(parts), labels
 
 
-def checkpoint_source(target: str, registry, device: str = "cpu") -> SampleSource:
-    """A run directory or a .safetensors checkpoint (the run's latest generator when given a directory).
+def checkpoint_source(target: str, registry, device: str = "cpu", truncation: float | None = None,
+                      cutoff: int | None = None) -> SampleSource:
+    """A run directory or a .safetensors checkpoint (the run's latest generator when given a directory), drawn
+    with ``truncation`` (psi, and its layer ``cutoff``) where the generator has a W space.
 
     A training checkpoint of a run with --ema holds the raw and the averaged generator; the averaged one
     is what the run samples from and exports, so that is what is measured.
     """
+    from ..latents import LatentSpaces
     from ..engine import checkpoint
     from ..engine.models import build_generator, load_generator
     from ..engine.runs import generator_file
@@ -57,21 +60,27 @@ def checkpoint_source(target: str, registry, device: str = "cpu") -> SampleSourc
     else:
         G, meta = load_generator(path, device=device, registry=registry)
 
+    spaces = LatentSpaces.of(G, meta, device)
+    spaces.check_truncation(truncation, cutoff)
+
     def generate(z, labels):
         with torch.inference_mode():
-            return G(z.to(device), labels.to(device) if labels is not None else None)
+            return spaces.decode(z.to(device), "z", labels.to(device) if labels is not None else None, truncation,
+                                 cutoff)
 
     step = meta.get("step")
     weights = "EMA" if ema or (meta.get("ema") and meta.get("kind") == "generator") else "raw"
+    truncated = "" if truncation is None else f", truncation {truncation:g}" + (f" on {cutoff} layers" if cutoff else "")
     return SampleSource(
-        description=f"{path} (step {step}{', EMA weights' if weights == 'EMA' else ''})",
+        description=f"{path} (step {step}{', EMA weights' if weights == 'EMA' else ''}{truncated})",
         spec=DataSpec.from_json(meta["spec"]), z_dim=int(meta["z_dim"]), num_classes=int(meta["num_classes"]),
         generate=generate, data=meta.get("data"), step=step,
         info={"type": "checkpoint", "file": os.path.abspath(path), "step": step, "weights": weights,
-              "arch": meta.get("arch", {}).get("name"), "loss": meta.get("loss", {}).get("name")})
+              "arch": meta.get("arch", {}).get("name"), "loss": meta.get("loss", {}).get("name"),
+              **({"truncation": truncation, "truncation_cutoff": cutoff} if truncation is not None else {})})
 
 
-def onnx_source(path: str) -> SampleSource:
+def onnx_source(path: str, truncation: float | None = None, cutoff: int | None = None) -> SampleSource:
     """An .onnx file written by ``gancli export``, run by onnxruntime: what will actually ship.
 
     Its metadata names the architecture, latent size, classes and sample shape but not the training
@@ -94,8 +103,9 @@ def onnx_source(path: str) -> SampleSource:
               "arch": info.architecture.get("name"), "exported_by": info.gancli_version})
 
 
-def open_source(target: str, registry, device: str = "cpu") -> SampleSource:
+def open_source(target: str, registry, device: str = "cpu", truncation: float | None = None,
+                cutoff: int | None = None) -> SampleSource:
     """The sample source for what the user named on the command line: a run, a checkpoint or an .onnx file."""
     if target.lower().endswith(".onnx"):
-        return onnx_source(target)
-    return checkpoint_source(target, registry, device)
+        return onnx_source(target, truncation, cutoff)
+    return checkpoint_source(target, registry, device, truncation, cutoff)
