@@ -143,3 +143,28 @@ def _saved(tmp_path, array):
     path = tmp_path / "ok.npy"
     np.save(path, array.astype(np.float32))
     return path
+
+
+def test_w_requests_on_a_z_only_generator_are_one_line_errors(tmp_path):
+    import shutil
+
+    from gancli.engine.directions import load_directions, save_directions
+
+    out = tmp_path / "x.png"
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--truncation", "0.7", "-o", out),
+                   "Z space only: drop --truncation")
+    one_line_error(run("edit", "pretrained:faces", "--direction", "smile", "--method", "gradient", "--space", "w",
+                       "-o", out), "--space w needs a generator with a W space")
+    one_line_error(run("sample", "pretrained:faces", "--truncation", "0.7", "-o", out), "Z space only")
+    one_line_error(run("sample", "pretrained:faces", "--mix", "3", "-o", out), "--mix needs a generator with a W space")
+    copy = tmp_path / "faces"
+    shutil.copytree(pretrained_path("pretrained:faces"), copy)
+    one_line_error(run("directions", "fit", copy, "--method", "sefa", "--space", "w+"),
+                   "--space w+ needs a generator with a W space")
+    path = str(copy / "directions.safetensors")
+    vectors, meta = load_directions(path)
+    vectors["smiling@w"] = torch.ones(16)
+    save_directions(path, vectors, {k: v for k, v in meta.items() if k not in ("kind", "z_dim", "format", "spaces")},
+                    {**meta["spaces"], "smiling@w": "w"})
+    one_line_error(run("edit", copy, "--direction", "smiling@w", "-o", out), "lives in W space, but this generator has "
+                   "a Z space only")
