@@ -147,8 +147,58 @@ class ResNetArchitecture(gancli.Architecture):
         return _initialise(D, self.init)
 
 
+class StyleGAN2Architecture(gancli.Architecture):
+    """StyleGAN2 (Karras et al. 2020): mapping network to W, modulated convolutions, noise, skip toRGBs; residual D.
+
+    Pure PyTorch (no custom CUDA ops), for square sides s*2^k (28, 32, 64, ...), 1 or 3 channels. The generator
+    offers the W and W+ spaces of gancli.latents (truncation, style mixing, editing in W). Conditional by a class
+    embedding in the mapping network and projection in D. The paper trains it with the non-saturating loss, lazy R1,
+    Adam (lr 0.0025, betas 0 and 0.99) and an EMA of G: the recipe is in docs/components.md.
+    """
+
+    class Options(gancli.Options):
+        width: int = gancli.field(
+            16, min=1, help="channels at the image's resolution in G and D, doubling at each halving up to "
+                            "max_width (SG2's channel_base / resolution); 32x32: 16, 32, 64, 128")
+        max_width: int = gancli.field(128, min=1, help="most channels of any layer (SG2: 512)")
+        w_dim: int = gancli.field(128, min=1, help="size of w, the mapping network's output and hidden width "
+                                                   "(SG2: 512)")
+        mapping_depth: int = gancli.field(8, min=1, help="layers of the mapping network (SG2: 8; SG2-ADA's "
+                                                         "CIFAR configuration: 2)")
+        mapping_lr: float = gancli.field(0.01, min=1e-6, help="learning-rate multiplier of the mapping network "
+                                                              "(the paper's 0.01)")
+        mixing: float = gancli.field(0.9, min=0.0, max=1.0,
+                                     help="style-mixing regularisation: probability that a training batch takes "
+                                          "its ws from a second z from a random layer on (paper 0.9; 0 = off)")
+        mbstd: str = gancli.field(
+            "auto", choices=("auto", "on", "off"),
+            help="D's minibatch standard deviation layer; auto = on, except off when an enforcer needs per-sample "
+                 "scores (gradient-penalty, r1: each score must depend on its sample alone); on = always, as the "
+                 "paper, which computes R1 through it")
+        mbstd_group: int = gancli.field(4, min=1, help="mbstd group size (paper 4); a batch that it does not "
+                                                       "divide uses its largest divisor below it")
+
+    def _check(self, spec) -> None:
+        _square_side("stylegan2", spec)
+
+    def build_generator(self, spec, z_dim, num_classes=0):
+        from gancli.nn.stylegan2 import StyleGAN2Generator
+
+        self._check(spec)
+        return StyleGAN2Generator(z_dim, spec.shape, num_classes, self.width, self.max_width, self.w_dim,
+                                  self.mapping_depth, self.mapping_lr, self.mixing)
+
+    def build_discriminator(self, spec, num_classes=0, batch_independent=False):
+        from gancli.nn.stylegan2 import StyleGAN2Discriminator
+
+        self._check(spec)
+        mbstd = self.mbstd == "on" or (self.mbstd == "auto" and not batch_independent)
+        return StyleGAN2Discriminator(spec.shape, num_classes, self.width, self.max_width, mbstd, self.mbstd_group)
+
+
 @gancli.hookimpl
 def register_architectures(register):
     register("mlp", MLPArchitecture)
     register("dcgan", DCGANArchitecture)
     register("resnet", ResNetArchitecture)
+    register("stylegan2", StyleGAN2Architecture)
