@@ -6,7 +6,7 @@ Importing gancli is cheap (no torch): the public API here is what plugins code a
 __version__ = "0.1.0"
 
 from .components import Architecture, Augmentation, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Loss
-from .components import DirectionFinder, DirectionInputs, EvalSetting, Metric, MetricInputs
+from .components import DirectionFinder, DirectionInputs, EvalSetting, GeneratorRegularizer, Metric, MetricInputs
 from .errors import GancliError
 from .hookspecs import hookimpl
 from .options import Options, field
@@ -14,6 +14,6 @@ from .plugins import get_registry
 
 __all__ = [
     "Architecture", "Augmentation", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
-    "DirectionFinder", "DirectionInputs", "EvalSetting", "Metric", "MetricInputs",
+    "DirectionFinder", "DirectionInputs", "EvalSetting", "GeneratorRegularizer", "Metric", "MetricInputs",
     "Options", "field", "get_registry", "hookimpl", "__version__",
 ]

@@ -95,6 +95,41 @@ class LipschitzEnforcer(Component):
         return None
 
 
+class GeneratorRegularizer(Component):
+    """A regulariser of the generator (path-length regularisation): a term added to G's loss.
+
+    - ``penalty(G, spaces, z, labels, step)``: a scalar added to G's loss this generator step, or ``None``.
+      ``G`` is the generator as a callable ``G(z, labels) -> images``, ``spaces`` its
+      :class:`gancli.latents.LatentSpaces`, the one way to reach W (``spaces.has_w``,
+      ``spaces.convert(z, "z", "w+", labels, grad=True)``, ``spaces.decode(ws, "w+", grad=True)``); both send
+      every call through the trainer's wrapper (DistributedDataParallel under torchrun), so never reach for the
+      generator's submodules. ``z`` (N, z_dim) and ``labels`` are this generator step's latents and labels on
+      this process; ``step`` counts generator steps from 0 over the whole run (for lazy regularisation).
+      It runs in float32 (outside bf16 autocast); draw randomness from torch's global stream only.
+    - ``state()`` -> ``{name: tensor}``: running statistics (path length's moving mean) that training
+      checkpoints save; ``load_state(tensors)`` puts them back on resume. Under torchrun the trainer averages
+      each state tensor over processes after every generator step, so keep state that averages (means).
+
+    Class attributes (``needs`` may also be set per instance, from options):
+
+    - ``needs``: the latent spaces beyond Z the generator must offer (``("w",)``: a mapping network); the
+      trainer refuses other generators with a one-line message.
+    - ``data_kinds``: the ``DataSpec.kind`` values it handles.
+    """
+
+    needs: tuple = ()
+    data_kinds: tuple = ("image",)
+
+    def penalty(self, G, spaces, z, labels=None, step=0):
+        return None
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, tensors: dict) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """What a dataset yields: ``kind`` "image" (shape C,H,W in [-1, 1]) or "points" (shape (2,))."""

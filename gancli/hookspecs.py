@@ -47,3 +47,9 @@ def register_direction_finders(register):
 def register_augmentations(register):
     """Register differentiable augmentations (subclasses of ``gancli.Augmentation``), applied to the
     discriminator's inputs by ``gancli train --augment NAME,...``."""
+
+
+@hookspec
+def register_generator_regularizers(register):
+    """Register regularisers of the generator (subclasses of ``gancli.GeneratorRegularizer``), whose terms are
+    added to G's loss by ``gancli train --g-reg NAME`` (path-length regularisation)."""

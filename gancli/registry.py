@@ -17,6 +17,8 @@ KINDS = {
     "metric": ("register_metrics", components.Metric, "metrics"),
     "direction_finder": ("register_direction_finders", components.DirectionFinder, "direction finders"),
     "augmentation": ("register_augmentations", components.Augmentation, "augmentations"),
+    "generator_regularizer": ("register_generator_regularizers", components.GeneratorRegularizer,
+                              "generator regularizers"),
 }
 
 

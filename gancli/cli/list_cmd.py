@@ -11,12 +11,14 @@ from ..registry import KINDS, kind_for
 from .common import registry_for_command
 
 
-@click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets, metrics.
+@click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets, metrics, direction
+finders, augmentations, generator regularizers.
 
 \b
 Examples:
   gancli list                    everything
   gancli list losses --options   losses with their options
+  gancli list generator-regularizers
   gancli list --json             machine-readable
 """)
 @click.argument("kind", required=False)
@@ -56,6 +58,8 @@ def _describe(entry) -> dict:
     if entry.kind == "loss":
         extra = {"output": cls.output, "n_critic": cls.n_critic,
                  "lipschitz": [name for name, _ in cls.lipschitz]}
+    elif entry.kind == "generator_regularizer":
+        extra = {"needs": list(cls.needs), "data_kinds": list(cls.data_kinds)}
     return {"name": entry.name, "aliases": list(entry.aliases), "description": entry.description,
             "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
             "version": entry.plugin.version, "builtin": entry.plugin.builtin,
