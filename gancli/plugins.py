@@ -36,6 +36,7 @@ BUILTIN_PLUGINS = (
     "gancli.default_plugins.metrics",
     "gancli.default_plugins.directions",
     "gancli.default_plugins.augmentations",
+    "gancli.default_plugins.generator_regularizers",
 )
 
 _registry: Registry | None = None

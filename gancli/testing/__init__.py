@@ -23,11 +23,13 @@ from .architectures import check_architecture
 from .common import ContractError
 from .datasets import check_dataset
 from .enforcers import EnforcerReport, check_enforcer
+from .generator_regularizers import check_generator_regularizer
 from .losses import check_loss
 from .options import check_options
 from .plugins import check_plugin, installed_plugins, plugin_registry, run_cli, use_plugin
 
 __all__ = [
-    "ContractError", "EnforcerReport", "check_architecture", "check_dataset", "check_enforcer", "check_loss",
-    "check_options", "check_plugin", "installed_plugins", "plugin_registry", "run_cli", "use_plugin",
+    "ContractError", "EnforcerReport", "check_architecture", "check_dataset", "check_enforcer",
+    "check_generator_regularizer", "check_loss", "check_options", "check_plugin", "installed_plugins",
+    "plugin_registry", "run_cli", "use_plugin",
 ]

@@ -10,11 +10,12 @@ from .architectures import check_architecture
 from .common import require
 from .datasets import check_dataset
 from .enforcers import check_enforcer
+from .generator_regularizers import check_generator_regularizer
 from .losses import check_loss
 from .options import check_options
 
 CHECKS = {"loss": check_loss, "lipschitz": check_enforcer, "architecture": check_architecture,
-          "dataset": check_dataset}
+          "dataset": check_dataset, "generator_regularizer": check_generator_regularizer}
 
 
 def plugin_registry(module, name: str | None = None):
