@@ -32,6 +32,7 @@ Examples:
   gancli train --arch dcgan --loss wgan-gp --steps 3000
   gancli train --loss wgan --lipschitz weight-clip --lipschitz-opt clip=0.02
   gancli train --arch mlp --data grid --steps 5000
+  gancli train --g-reg path-length --g-reg-opt weight=2   lazy path-length regularisation of G
   gancli train --data folder:~/pictures --data-opt size=64
   gancli train --data-opt fraction=0.1 --augment color,translation,cutout --augment-p auto
   gancli train --resume runs/0001 --steps 4000    continue a run
@@ -50,6 +51,11 @@ Examples:
 @click.option("--loss-opt", multiple=True, metavar="KEY=VALUE", help="loss option (repeatable)")
 @click.option("--lipschitz-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="enforcer option (repeatable)")
 @click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
+@click.option("--g-reg", multiple=True, metavar="NAME",
+              help="regulariser of the generator, its term added to G's loss (repeatable; path-length, see "
+                   "`gancli list generator-regularizers`) (default none)")
+@click.option("--g-reg-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="generator regularizer option "
+              "(repeatable)")
 @click.option("--augment", metavar="NAME,...",
               help="augment D's real and generated inputs alike with these augmentations, in order (DiffAugment: "
                    "color,translation,cutout; see `gancli list augmentations`) (default none)")
@@ -103,8 +109,9 @@ def train(ctx, config_file, out, resume, dry_run, nproc_per_node, **flags):
 
     registry = registry_for_command()
     given = {name: value for name, value in flags.items() if value not in (None, ())}
-    if "lipschitz" in given:
-        given["lipschitz"] = list(given["lipschitz"])
+    for name in ("lipschitz", "g_reg"):
+        if name in given:
+            given[name] = list(given[name])
     if resume:
         from ..engine.runs import read_run_json
 
@@ -205,7 +212,8 @@ def _run(plan, run_dir: str, resume: bool) -> None:
         if world.is_main:
             ranks = f" on {world.size} processes" if world.active else ""
             click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
-                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)} on {plan.data.entry.name}{ranks}"
+                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)}"
+                       f"{''.join(' + ' + c.entry.name + ' (G)' for c in plan.g_reg)} on {plan.data.entry.name}{ranks}"
                        f"{_augment_note(plan)}",
                        err=True)
         try:

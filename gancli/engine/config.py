@@ -21,6 +21,8 @@ class TrainConfig:
     loss_opt: dict = field(default_factory=dict)
     lipschitz_opt: dict = field(default_factory=dict)  # "key" or "enforcer.key" -> value
     data_opt: dict = field(default_factory=dict)
+    g_reg: list = field(default_factory=list)  # generator regularisers by name; ["none"] for none
+    g_reg_opt: dict = field(default_factory=dict)  # "key" or "regularizer.key" -> value
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's exponential moving average; 0 = off
     pack: int = 1  # PacGAN: the discriminator judges this many samples at once
@@ -139,7 +141,7 @@ def config_from_toml(path: str) -> dict:
             if not isinstance(value, dict):
                 raise GancliError(f"config file {path}: {key} must be a table of option = value")
             value = {k.replace("-", "_"): v for k, v in value.items()}
-        elif name == "lipschitz" and isinstance(value, str):
+        elif name in ("lipschitz", "g_reg") and isinstance(value, str):
             value = [value]
         elif name == "augment" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ",".join(value) or "none"
@@ -152,6 +154,9 @@ def _check_open_typed(name: str, value) -> None:
     if name == "lipschitz" and value is not None:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise GancliError(f"lipschitz must be an enforcer name or a list of names, got {value!r}")
+    elif name == "g_reg":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise GancliError(f"g_reg must be a generator regularizer name or a list of names, got {value!r}")
     elif name == "n_critic" and value is not None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise GancliError(f"n_critic must be a whole number, got {value!r}")

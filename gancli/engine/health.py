@@ -2,7 +2,7 @@
 
 Each step the trainer hands over one small vector: the logged losses, a stop flag (SIGINT/SIGTERM on any rank)
 and one "is non-finite" flag per quantity in the order it was computed (generator output, discriminator
-scores, losses, penalty). Under torchrun the vector is summed over ranks in one all-reduce, so every rank
+scores, losses, penalties). Under torchrun the vector is summed over ranks in one all-reduce, so every rank
 reaches the same verdict at the same step.
 
 Reading the vector on the host is free on CPU, where kernels run synchronously, so it is read at every step.
@@ -20,7 +20,7 @@ import torch
 
 from .distributed import World
 
-LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
+LOGGED = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "g_penalty")
 MAX_ROLLBACKS = 3
 
 
@@ -91,7 +91,7 @@ class StepMonitor:
         return Verdict(step, values, vector[n] > 0, culprit)
 
 
-def explain(culprit: str, loss: str, enforcers: list) -> str:
+def explain(culprit: str, loss: str, enforcers: list, g_regs: tuple = ()) -> str:
     """The component most likely responsible for the first non-finite quantity."""
     where, _, phase = culprit.partition(" @")
     suffix = f" ({phase})" if phase else ""
@@ -102,6 +102,7 @@ def explain(culprit: str, loss: str, enforcers: list) -> str:
         "d_loss": f'the loss "{loss}", discriminator side (its value became non-finite)',
         "penalty": f"the Lipschitz penalty of {', '.join(enforcers) or 'the enforcers'} (it became non-finite)",
         "g_loss": f'the loss "{loss}", generator side (its value became non-finite)',
+        "g_penalty": f"the generator regularizer {', '.join(g_regs) or '(none named)'} (its term became non-finite)",
     }
     return reasons.get(where, where) + suffix
 

@@ -38,6 +38,7 @@ class Plan:
     config: TrainConfig
     notes: list = field(default_factory=list)
     augment: list = field(default_factory=list)  # augmentation Choices, applied in this order
+    g_reg: list = field(default_factory=list)  # generator regulariser Choices, their terms added to G's loss
 
     def as_json(self) -> dict:
         from .. import __version__
@@ -45,7 +46,8 @@ class Plan:
         settings = {name: getattr(self.config, name) for name in SETTINGS}
         return {"gancli_version": __version__, "arch": self.arch.as_json(), "loss": self.loss.as_json(),
                 "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
-                "augment": [c.as_json() for c in self.augment], "n_critic": self.n_critic, **settings}
+                "augment": [c.as_json() for c in self.augment], "g_reg": [c.as_json() for c in self.g_reg],
+                "n_critic": self.n_critic, **settings}
 
 
 def choose(registry: Registry, kind: str, name: str, raw_options: dict) -> Choice:
@@ -112,7 +114,27 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
     _check_enforcers(registry, loss, lipschitz, explicit_none=requested is not None and not lipschitz)
     n_critic = config.n_critic if config.n_critic is not None else loss_cls.n_critic
     augment = _augment_choices(registry, config, loss)
-    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment)
+    g_reg = _g_reg_choices(registry, config)
+    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg)
+
+
+def _g_reg_choices(registry: Registry, config: TrainConfig) -> list:
+    """The generator regularisers of ``--g-reg NAME`` (repeatable) with their ``--g-reg-opt`` values."""
+    requested = list(config.g_reg)
+    if "none" in requested:
+        if len(requested) > 1:
+            raise GancliError("--g-reg none cannot be combined with generator regularizers")
+        requested = []
+    entries = [registry.get("generator_regularizer", name) for name in requested]
+    names = [e.name for e in entries]
+    raw = parse_or_dict(config.g_reg_opt)
+    if raw and not names:
+        raise GancliError("--g-reg-opt needs a generator regularizer to apply to: add --g-reg NAME "
+                          "(see gancli list generator-regularizers)")
+    if len(set(names)) != len(names):
+        raise GancliError(f"each generator regularizer can be used once; got {', '.join(names)}")
+    per = _enforcer_options(names, raw, "--g-reg-opt", "generator regularizer")
+    return [Choice(e, resolve(e.cls.Options, per[e.name], f'generator regularizer "{e.name}"')) for e in entries]
 
 
 def _augment_choices(registry: Registry, config: TrainConfig, loss: Choice) -> list:
@@ -165,11 +187,13 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
 
         # A setting added after the run was made takes its default, which is how such runs were trained.
         augment = [load("augmentation", item) for item in data.get("augment", [])]
+        g_reg = [load("generator_regularizer", item) for item in data.get("g_reg", [])]
         config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data},
-                             augment=",".join(c.entry.name for c in augment) or "none")
+                             augment=",".join(c.entry.name for c in augment) or "none",
+                             g_reg=[c.entry.name for c in g_reg])
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
-                    int(data["n_critic"]), config, augment=augment)
+                    int(data["n_critic"]), config, augment=augment, g_reg=g_reg)
     except (KeyError, TypeError) as exc:
         raise GancliError(f"run.json is incomplete or damaged (missing {exc}); start a new run instead") from None
 
@@ -180,5 +204,5 @@ def missing_component_message(kind: str, item: dict) -> str:
     hint = f": pip install {where}" if where and where != "gancli" else ""
     if item.get("file"):
         hint = f"; it came from the one-file plugin {item['file']}: load it with gancli --plugins-dir FOLDER"
-    return (f"{kind} {item.get('name')!r} (from plugin {item.get('plugin')}, version {item.get('version')}) "
+    return (f"{kind.replace('_', ' ')} {item.get('name')!r} (from plugin {item.get('plugin')}, version {item.get('version')}) "
             f"is not installed{hint}")

@@ -1,7 +1,7 @@
 """The training loop: explicit discriminator and generator phases over a resolved Plan.
 
-Losses and Lipschitz enforcers are pure components; the trainer owns every forward pass, backward pass
-and optimizer step. Under torchrun it trains data-parallel (see distributed.py); every step's health is
+Losses, Lipschitz enforcers and generator regularisers are pure components; the trainer owns every forward
+pass, backward pass and optimizer step. Under torchrun it trains data-parallel (see distributed.py); every step's health is
 checked without stalling the device (see health.py).
 """
 
@@ -23,12 +23,13 @@ from ..augment.ada import AugmentProbability
 from ..augment.pipeline import AugmentPipeline
 from ..components import LipschitzEnforcer
 from ..errors import GancliError
+from ..latents import LatentSpaces
 from . import checkpoint, distributed, runs, speed
 from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_values
 from .images import save_samples
 from .plan import Plan
 from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
-from .wrappers import GeneratorEMA, PackedDiscriminator, packed_shape
+from .wrappers import GeneratorCalls, GeneratorEMA, PackedDiscriminator, RoutedGenerator, packed_shape
 
 
 class TrainingInterrupted(Exception):
@@ -87,6 +88,8 @@ class Trainer:
         self.has_penalty = any(type(e).penalty is not LipschitzEnforcer.penalty for e in self.enforcers)
         batch_independent = any(e.batch_independent for e in self.enforcers)
         self.G = arch.build_generator(spec, config.z_dim, self.num_classes).to(self.device)
+        self.g_regs = [choice.build() for choice in plan.g_reg]
+        self._check_generator_regularizers()
         if config.pack > 1:
             packed = replace(spec, shape=packed_shape(spec.shape, config.pack))
             D = PackedDiscriminator(arch.build_discriminator(packed, 0, batch_independent), config.pack)
@@ -96,8 +99,13 @@ class Trainer:
             D = enforcer.prepare(D)
         self.D = D.to(self.device)
         speed.memory_format(config.precision, self.G, self.D)  # channels-last under bf16
-        # The wrapped networks average gradients over ranks; the plain ones are what checkpoints hold.
-        self.G_train = speed.compiled(distributed.wrap(self.G, self.device, world), config.compile)
+        # The wrapped networks average gradients over ranks; the plain ones are what checkpoints hold. With
+        # generator regularisers, G is wrapped as GeneratorCalls, so that their calls of mapping and synthesis
+        # go through DDP's forward too, and left uncompiled (their double backward cannot go through it).
+        G_train = distributed.wrap(GeneratorCalls(self.G) if self.g_regs else self.G, self.device, world)
+        self.G_train = G_train if self.g_regs else speed.compiled(G_train, config.compile)
+        routed = RoutedGenerator(self.G_train, self.G)
+        self.g_reg_G, self.g_reg_spaces = routed, LatentSpaces(routed, config.z_dim, self.num_classes, self.device)
         self.D_train = distributed.wrap(self.D, self.device, world)
         if not self.has_penalty:  # a penalty's double backward cannot go through a compiled network
             self.D_train = speed.compiled(self.D_train, config.compile)
@@ -115,6 +123,20 @@ class Trainer:
         self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
         self.augment, self.augment_p = self._augmentation()
+
+    def _check_generator_regularizers(self) -> None:
+        """Refuse a regulariser the data or the generator cannot serve, with one line."""
+        spaces = LatentSpaces(self.G, self.plan.config.z_dim, self.num_classes).spaces
+        for choice, reg in zip(self.plan.g_reg, self.g_regs):
+            name = choice.entry.name
+            if self.spec.kind not in reg.data_kinds:
+                raise GancliError(f'--g-reg {name} handles {", ".join(reg.data_kinds)} data, but dataset '
+                                  f'"{self.plan.data.entry.name}" gives {self.spec.kind}')
+            for space in reg.needs:
+                if space not in spaces:
+                    raise GancliError(f'--g-reg {name} needs a generator with a {space.upper()} space (a mapping '
+                                      f'network); architecture "{self.plan.arch.entry.name}" builds one with a Z '
+                                      "space only: choose another --arch or regulariser")
 
     def _augmentation(self):
         """The augmentations of D's inputs and their probability (fixed, or ADA's adaptive p from 0)."""
@@ -143,11 +165,15 @@ class Trainer:
         z = torch.randn(self.plan.config.batch_size, self.plan.config.z_dim, device=self.device)
         return self.world.shard(z)
 
-    def _penalty_rng(self):
-        """Under torchrun each rank's penalty draws its own randomness, outside the stream all ranks share."""
+    def _penalty_rng(self, generator: bool = False):
+        """Under torchrun each rank's penalty draws its own randomness, outside the stream all ranks share.
+
+        Discriminator penalties are seeded by the discriminator step, generator regularisers by -1 - the
+        generator step, so the two never share a seed."""
         if not self.world.active:
             return contextlib.nullcontext()
-        seed = distributed.penalty_seed(self.plan.config.seed, self.d_steps, self.world.rank)
+        step = -1 - self.step if generator else self.d_steps
+        seed = distributed.penalty_seed(self.plan.config.seed, step, self.world.rank)
         devices = [self.device] if self.device.type == "cuda" else []
         return _seeded(seed, devices)
 
@@ -183,7 +209,8 @@ class Trainer:
     def generator_step(self, real, labels, checks: Checks):
         self.D.requires_grad_(False)  # the generator step needs no gradients for D's weights
         self.opt_G.zero_grad(set_to_none=True)
-        fake = self.G_train(self._noise(), labels)
+        z = self._noise()
+        fake = self.G_train(z, labels)
         checks.add("generator output @generator step", fake)
         fake_out = self.D(self._augmented(fake), labels)
         real_out = None
@@ -192,12 +219,43 @@ class Trainer:
                 real_out = self.D(self._augmented(real), labels)
         g_loss = self.loss.generator_loss(fake_out, real_out)
         checks.add("g_loss", g_loss)
-        g_loss.backward()
+        g_penalty = self._generator_penalty(z, labels)
+        checks.add("g_penalty", g_penalty)
+        (g_loss + g_penalty).backward()
         self.opt_G.step()
         if self.ema is not None:
             self.ema.update(self.G)
         self.D.requires_grad_(True)
-        return g_loss.detach()
+        self._average_regularizer_state()
+        return g_loss.detach(), g_penalty.detach()
+
+    def _generator_penalty(self, z, labels):
+        """The generator regularisers' terms for this step (their sum; 0 when none applies).
+
+        They run in float32, outside bf16 autocast: the path length is a difference of nearby Jacobian norms,
+        which bfloat16's 8 bits of mantissa would turn into noise, and its double backward stays in float32."""
+        penalty = torch.zeros((), device=self.device)
+        if not self.g_regs:
+            return penalty
+        with self._penalty_rng(generator=True), torch.autocast(self.device.type, enabled=False):
+            for reg in self.g_regs:
+                term = reg.penalty(self.g_reg_G, self.g_reg_spaces, z, labels, step=self.step)
+                if term is not None:
+                    penalty = penalty + term.float()
+        return penalty
+
+    def _average_regularizer_state(self) -> None:
+        """Under torchrun, every rank's regulariser state becomes the ranks' average (what rank 0 then saves)."""
+        if not self.world.active:
+            return
+        for reg in self.g_regs:
+            state = reg.state()
+            if state:
+                averaged = {}
+                for key, value in state.items():
+                    total = self.world.sum_(value.detach().to(self.device, torch.float64).clone())
+                    averaged[key] = (total / self.world.size).to(value.dtype)
+                reg.load_state(averaged)
 
     def train_step(self, stop: bool, monitor: StepMonitor):
         """One generator step after n_critic discriminator steps; returns (verdict, rank-averaged values)."""
@@ -208,11 +266,11 @@ class Trainer:
             for i in range(n_critic):
                 phase = f" @critic step {i + 1} of {n_critic}" if n_critic > 1 else ""
                 d_loss, penalty, d_real, d_fake, real, labels = self.discriminator_step(checks, phase)
-            g_loss = self.generator_step(real, labels, checks)
+            g_loss, g_penalty = self.generator_step(real, labels, checks)
         self.step += 1
         if self.augment:
             self.augment_p.adjust(self.step, self.world)
-        values = torch.stack([d_loss, g_loss, penalty, d_real, d_fake])
+        values = torch.stack([d_loss, g_loss, penalty, d_real, d_fake, g_penalty])
         return monitor.check(self.step, values, stop, checks), monitor.averaged
 
     # ---- the loop -------------------------------------------------------------------------------
@@ -269,7 +327,8 @@ class Trainer:
         if verdict is None or verdict.culprit is None:
             return False
         plan = self.plan
-        cause = explain(verdict.culprit, plan.loss.entry.name, [c.entry.name for c in plan.lipschitz])
+        cause = explain(verdict.culprit, plan.loss.entry.name, [c.entry.name for c in plan.lipschitz],
+                        [c.entry.name for c in plan.g_reg])
         self.world.barrier()  # rank 0 has finished writing its last checkpoint
         found = newest_checkpoint(self.run_dir, self.reporter)
         last = f"the last good checkpoint is {found[0]} (step {found[2]['step']})" if found else \
@@ -309,6 +368,8 @@ class Trainer:
         record = {"step": self.step, **{k: round(v, 6) for k, v in zip(LOGGED, values)}}
         if not self.has_penalty:
             record.pop("penalty")
+        if not self.g_regs:
+            record.pop("g_penalty")
         images = count * self.plan.n_critic * self.plan.config.batch_size
         record["images_per_s"] = round(images / max(seconds, 1e-9), 1)
         record["elapsed_s"] = round(self.elapsed, 2)
@@ -351,6 +412,7 @@ class Trainer:
         plan = self.plan
         return {"kind": kind, "gancli_version": __version__, "arch": plan.arch.as_json(),
                 "loss": plan.loss.as_json(), "lipschitz": [c.as_json() for c in plan.lipschitz],
+                "g_reg": [c.as_json() for c in plan.g_reg],
                 "data": plan.data.as_json(), "spec": self.spec.as_json(), "z_dim": plan.config.z_dim,
                 "num_classes": self.num_classes, "ema": plan.config.ema, "pack": plan.config.pack,
                 "step": self.step, "elapsed_s": round(self.elapsed, 3)}
@@ -369,6 +431,8 @@ class Trainer:
                    **rng_tensors(self.device), **self.sampler.tensors()}
         if self.augment:
             tensors.update(self.augment_p.tensors())
+        for choice, reg in zip(self.plan.g_reg, self.g_regs):
+            tensors.update({f"{G_REG}.{choice.entry.name}.{k}": v for k, v in reg.state().items()})
         meta = {**self.metadata("training"), "optimizer_groups": {"G": groups_g, "D": groups_d},
                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks, "world_size": self.world.size}
         if self.ema is not None:
@@ -396,11 +460,26 @@ class Trainer:
             self.sampler.restore(tensors)
             if self.augment:
                 self.augment_p.restore(tensors)
+            self._restore_regularizers(tensors, path)
             self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
             self.lr_scale, self.rollbacks = float(meta.get("lr_scale", 1.0)), int(meta.get("rollbacks", 0))
         except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as exc:
             raise GancliError(f"{path} does not match this run ({_first_line(exc)})") from None
         self.d_steps = self.step * self.plan.n_critic
+
+
+    def _restore_regularizers(self, tensors: dict, path: str) -> None:
+        for choice, reg in zip(self.plan.g_reg, self.g_regs):
+            prefix = f"{G_REG}.{choice.entry.name}."
+            saved, expected = _strip(tensors, prefix), reg.state()
+            missing = sorted(expected.keys() - saved.keys())
+            if missing:
+                raise GancliError(f"{path} does not match this run: it lacks {prefix}{missing[0]}, the state of "
+                                  f"generator regularizer {choice.entry.name}")
+            reg.load_state(saved)
+
+
+G_REG = "g_reg"  # checkpoint tensors of generator regularisers: g_reg.NAME.KEY
 
 
 @contextlib.contextmanager

@@ -1,8 +1,10 @@
-"""Training-time additions around any architecture's networks: PacGAN packing and a generator EMA."""
+"""Training-time additions around any architecture's networks: PacGAN packing, a generator EMA, and the routing
+that sends a generator regulariser's calls through the training wrapper (DDP)."""
 
 from __future__ import annotations
 
 import copy
+import functools
 
 import torch
 from torch import nn
@@ -48,3 +50,38 @@ class GeneratorEMA:
         for mine, theirs in zip(self.model.buffers(), generator.buffers()):
             mine.copy_(theirs)
         self.updates += 1
+
+
+class GeneratorCalls(nn.Module):
+    """``forward(*args, method="forward")`` is ``G.<method>(*args)``: one module whose forward reaches the
+    generator's ``mapping`` and ``synthesis`` too, so that wrapped in DistributedDataParallel every call a
+    generator regulariser makes goes through DDP's forward, as ``G(z, labels)`` does. Its state is G's."""
+
+    def __init__(self, G: nn.Module):
+        super().__init__()
+        self.G = G
+
+    def forward(self, *args, method: str = "forward", **kwargs):
+        return self.G(*args, **kwargs) if method == "forward" else getattr(self.G, method)(*args, **kwargs)
+
+
+class RoutedGenerator:
+    """The generator as regularisers see it: G's attributes (``num_ws``, ``w_dim``, ``w_avg``...), with every call
+    (``G(z, labels)``, ``mapping``, ``synthesis``) made through ``calls``, the training module around a
+    :class:`GeneratorCalls`. A method G lacks is lacking here too, so ``gancli.latents`` sees the same spaces."""
+
+    ROUTED = ("mapping", "synthesis")
+
+    def __init__(self, calls, G: nn.Module):
+        self._calls, self._G = calls, G
+
+    def __call__(self, *args, **kwargs):
+        return self._calls(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name in ("_calls", "_G"):  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        value = getattr(self._G, name)  # AttributeError where G has no such attribute
+        if name in self.ROUTED and callable(value):
+            return functools.partial(self._calls, method=name)
+        return value
