@@ -26,6 +26,19 @@ ALL_FORMATS = {"onnx": "g.onnx", "torchscript": "g.pt", "pt2": "g.pt2"}
 BUILTIN_ARCHITECTURES = [e.name for e in build_registry(third_party=False).entries("architecture") if e.plugin.builtin]
 
 
+def _has_w_space(arch) -> bool:
+    from gancli.latents import has_mapping
+
+    entry = build_registry(third_party=False).get("architecture", arch)
+    return has_mapping(entry.cls(width=4).build_generator(DataSpec("image", (1, 16, 16), DIGITS), 8, 0))
+
+
+# Spectral norm is an enforcer of D's, put on G here to test baking. A style-based generator's equalised layers
+# drop their gain when a weight is parametrized (the enforcer sets the scale), which no generic baking can keep:
+# the export then refuses the file (verification), so those combinations are not exported.
+W_ARCHITECTURES = {arch for arch in BUILTIN_ARCHITECTURES if _has_w_space(arch)}
+
+
 def make_generator(arch, conditional, spectral=None, kind="image", side=16):
     """A small built-in generator with non-trivial BatchNorm statistics (so folding them is really tested),
     optionally with spectral norm (``"parametrization"`` or the older ``"hook"``) on every weight layer."""
@@ -52,7 +65,7 @@ def make_generator(arch, conditional, spectral=None, kind="image", side=16):
     meta = {"arch": {"name": arch, "options": options, "plugin": "gancli.default_plugins.architectures",
                      "distribution": "gancli", "version": "0.1.0"},
             "spec": spec.as_json(), "z_dim": 8, "num_classes": k, "step": 5}
-    return G.eval(), generator_info(meta, {})
+    return G.eval(), generator_info(meta, {}, G.eval())
 
 
 def unfolded_batch_norms(model) -> list:
@@ -70,7 +83,8 @@ def eager(G, z, labels=None):
 
 @pytest.mark.parametrize("arch, side, conditional, spectral", [
     *[(arch, 16, conditional, spectral) for arch in BUILTIN_ARCHITECTURES
-      for conditional in (False, True) for spectral in (None, "parametrization")],
+      for conditional in (False, True) for spectral in (None, "parametrization")
+      if not (spectral and arch in W_ARCHITECTURES)],
     ("dcgan", 28, True, "parametrization"),  # the digits' own size, where dcgan uses another layout
 ])
 def test_round_trip_of_every_builtin_architecture(tmp_path, arch, side, conditional, spectral):
@@ -81,7 +95,9 @@ def test_round_trip_of_every_builtin_architecture(tmp_path, arch, side, conditio
     for e in written:
         assert all(d <= TOLERANCE for d in e.differences.values()) and sorted(e.differences) == [1, 7, 64]
     model = onnx.load(outputs["onnx"])
-    assert not unfolded_batch_norms(model) and "MatMul" not in {n.op_type for n in model.graph.node}
+    assert not unfolded_batch_norms(model)
+    if not info.has_w:  # linear layers become Gemm, into which BatchNorm folds (style modulation is a MatMul)
+        assert "MatMul" not in {n.op_type for n in model.graph.node}
     assert not any("parametrizations" in t.name for t in model.graph.initializer)  # spectral norm baked
     # independently of the exporter's own check: fresh inputs at an unseen batch size
     onnx_G = OnnxGenerator(outputs["onnx"])
@@ -259,9 +275,9 @@ def test_directions_file_round_trip_and_checks(tmp_path):
     vectors, meta = load_directions(path)
     assert meta["kind"] == "directions" and meta["z_dim"] == 2 and meta["finder"] == "manual"
     assert torch.allclose(vectors["up"], torch.tensor([0.6, 0.8])) and vectors["down"].dtype == torch.float32
-    with pytest.raises(GancliError, match="must be a non-zero finite vector of shape"):
+    with pytest.raises(GancliError, match="must be a non-zero finite tensor of 1 dimension"):
         save_directions(path, {"flat": [0.0, 0.0]})
-    with pytest.raises(GancliError, match="different lengths"):
+    with pytest.raises(GancliError, match="have different shapes"):
         save_directions(path, {"a": [1.0, 0.0], "b": [1.0, 0.0, 0.0]})
     checkpoint.save(str(tmp_path / "g.safetensors"), {"G.w": torch.ones(2)}, {"kind": "generator"})
     with pytest.raises(GancliError, match="is not a directions file"):

@@ -8,7 +8,7 @@ import os
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command
+from .common import registry_for_command, truncation_options
 
 
 @click.command(help="""Export a trained generator (a run directory or a generator .safetensors file) for deployment.
@@ -20,7 +20,8 @@ from .common import registry_for_command
              directions...) in metadata_props
 --torchscript  a torch.jit.trace module (.pt)
 --pt2        a torch.export program (.pt2), dynamic batch
-With none of them, writes RUN/generator.onnx (or FILE.onnx beside a generator file).
+With none of them, writes RUN/generator.onnx (or FILE.onnx beside a generator file; RUN/synthesis.onnx
+with --synthesis-only).
 
 \b
 Every file is checked against torch eager on fixed inputs at batch 1, 7 and 64 before it is moved
@@ -29,10 +30,21 @@ Spectral norm and other parametrizations are baked into plain weights. The run's
 (RUN/directions.safetensors) go into every file, so `gancli generate --direction` works from it alone.
 
 \b
+A generator with a W space (a mapping network, such as stylegan2) takes a third input, psi (float32,
+shape (): the truncation w_avg + psi (w - w_avg)), so one file serves every truncation; --truncation
+sets the default psi recorded for consumers, --truncation-cutoff K truncates the first K layers only
+(baked into the graph). Each file is verified at psi 0.5, 0.7, 1 and the default too. --synthesis-only
+writes the synthesis network alone (input ws: float32, batch x num_ws x w_dim) and its mapping network
+beside it (OUT.mapping.onnx: z [, label] -> w), with w_avg, the scale of W and the W/W+ directions in
+its metadata, so that a torch-free consumer truncates and edits in W with numpy.
+
+\b
 Examples:
   gancli export runs/0001 --onnx g.onnx
   gancli export runs/0001 --onnx g.onnx --torchscript g.pt --pt2 g.pt2
   gancli export runs/0001/checkpoints/step-00000500.safetensors --onnx g500.onnx --opset 18
+  gancli export runs/0002 --onnx g.onnx --truncation 0.7            (a generator with a W space)
+  gancli export runs/0002 --onnx s.onnx --synthesis-only            (also writes s.mapping.onnx)
   gancli generate g.onnx -n 64 -o grid.png          (no torch needed from here on)
 """)
 @click.argument("target", type=click.Path())
@@ -42,13 +54,17 @@ Examples:
 @click.option("--opset", type=int, help="ONNX opset version (default: the exporter's, 20)")
 @click.option("--directions", "directions_path", type=click.Path(),
               help="directions file to embed (default: the run's directions.safetensors, if any)")
+@truncation_options
+@click.option("--synthesis-only", is_flag=True,
+              help="ONNX of the synthesis network alone (input ws) and, beside it, OUT.mapping.onnx (W generators)")
 @click.option("--no-verify", is_flag=True, help="skip the comparison against torch eager")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON report on stdout")
-def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, no_verify, as_json):
+def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, truncation, truncation_cutoff,
+           synthesis_only, no_verify, as_json):
     outputs = {fmt: path for fmt, path in (("onnx", onnx_path), ("torchscript", torchscript_path),
                                            ("pt2", pt2_path)) if path}
     if not outputs:
-        outputs = {"onnx": _default_onnx_path(target)}
+        outputs = {"onnx": _default_onnx_path(target, "synthesis" if synthesis_only else "generator")}
     if directions_path and not os.path.isfile(directions_path):
         raise GancliError(f"directions file {directions_path} does not exist")
     try:
@@ -61,7 +77,8 @@ def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path
     from ..export import BATCHES, TOLERANCE, export_generator
 
     info, written = export_generator(target, outputs, opset=opset, check=not no_verify,
-                                     directions=directions_path, registry=registry)
+                                     directions=directions_path, registry=registry, truncation=truncation,
+                                     cutoff=truncation_cutoff, synthesis_only=synthesis_only)
     if as_json:
         click.echo(json.dumps({"source": target, "metadata": info.as_json(),
                                "exports": [e.as_json() for e in written]}, indent=2))
@@ -69,14 +86,21 @@ def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path
     classes = f"{info.num_classes} classes" if info.num_classes else "unconditional"
     click.echo(f"{target}: {info.architecture.get('name')} generator at step {info.step}, z_dim {info.z_dim}, "
                f"{classes}, {len(info.directions)} named directions")
+    if info.has_w:
+        cut = "all layers" if info.truncation_cutoff is None else f"the first {info.truncation_cutoff} layers"
+        spaces = sorted(set(info.direction_spaces.values()))
+        click.echo(f"  W space: w_dim {info.w_dim}, {info.num_ws} layers, scale {info.w_scale:.3g}; default psi "
+                   f"{info.truncation:g} on {cut}" + (f"; directions in {', '.join(spaces)}" if spaces else ""))
     for e in written:
+        graph = "" if e.graph == "generator" else f" ({e.graph})"
+        psis = "" if e.psi_differences is None else f", psi {', '.join(f'{p:g}' for p in e.psi_differences)}"
         check = ("not verified" if e.differences is None else
                  f"max |diff| vs torch {max(e.differences.values()):.1e} at batch "
-                 f"{', '.join(map(str, BATCHES))} (tolerance {TOLERANCE:.0e})")
-        click.echo(f"  {e.format:<12} {e.path}  {e.bytes / 1e6:.1f} MB  {check}")
+                 f"{', '.join(map(str, BATCHES))}{psis} (tolerance {TOLERANCE:.0e})")
+        click.echo(f"  {e.format:<12} {e.path}{graph}  {e.bytes / 1e6:.1f} MB  {check}")
 
 
-def _default_onnx_path(target: str) -> str:
+def _default_onnx_path(target: str, graph: str) -> str:
     if os.path.isdir(target):
-        return os.path.join(target, "generator.onnx")
-    return os.path.splitext(target)[0] + ".onnx"
+        return os.path.join(target, f"{graph}.onnx")
+    return os.path.splitext(target)[0] + (".onnx" if graph == "generator" else f".{graph}.onnx")

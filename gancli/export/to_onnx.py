@@ -3,6 +3,8 @@
 The exporter folds BatchNorm into a preceding convolution or linear layer (eval mode) and writes opset
 20 unless asked otherwise. Inputs are ``z`` (float32, (batch, z_dim)) and, for conditional generators,
 ``label`` (int64, (batch,)); the output is ``image`` ((batch, C, H, W) in [-1, 1]) or ``points``.
+A generator with a W space also takes ``psi`` (float32, shape (): the truncation); its synthesis-only graph
+takes ``ws`` (float32, (batch, num_ws, w_dim)), and its mapping graph returns ``w`` (float32, (batch, w_dim)).
 """
 
 from __future__ import annotations
@@ -60,23 +62,31 @@ def write(module, info: GeneratorInfo, path: str, opset: int | None = None) -> N
     except Exception as exc:  # the exporter raises many types; the user needs the first line
         raise GancliError(f"the ONNX exporter failed on this generator ({first_line(exc)}); "
                           "--torchscript or --pt2 may still work") from None
+    fixed = [value.name for value in program.model.graph.inputs
+             if value.name != "psi" and value.shape is not None and isinstance(value.shape[0], int)]
+    if fixed:  # the exporter falls back to the example's batch when the generator's code fixes it
+        raise GancliError(f"the ONNX graph came out with a fixed batch size for input {fixed[0]}: the generator's "
+                          "forward turns the batch size into a Python int (len(x), int(x.shape[0]), ...); use "
+                          "x.shape[0] or view(-1, ...) there")
     produced = program.model.opset_imports.get("")
     if opset is not None and produced != opset:
         # the exporter falls back to its own opset, with a log line only, when it cannot convert
         raise GancliError(f"the ONNX exporter cannot produce opset {opset} for this generator "
                           f"(it made opset {produced}); try --opset 18 or newer")
     program.model.metadata_props.update(info.to_props())
-    program.model.doc_string = (f"gancli {info.architecture.get('name')} generator: z_dim {info.z_dim}, "
+    what = "generator" if info.graph == "generator" else f"{info.graph} network"
+    program.model.doc_string = (f"gancli {info.architecture.get('name')} {what}: z_dim {info.z_dim}, "
                                 f"{info.num_classes} classes, {info.data_kind} {list(info.sample_shape)}")
     program.save(path, external_data=False)
 
 
 def load(path: str, info: GeneratorInfo):
-    """``run(z, labels) -> numpy`` through onnxruntime, reading the file as a consumer would."""
-    from ..runtime.onnx_generator import OnnxGenerator
+    """``run(*inputs) -> numpy`` (the inputs ``info.input_names`` lists) through onnxruntime, reading the file
+    as a consumer would."""
+    from ..runtime.onnx_generator import OnnxModel
 
-    generator = OnnxGenerator(path)
-    if generator.info != info:
+    model = OnnxModel(path)
+    if model.info != info:
         raise GancliError(f"the gancli metadata read back from {path} differs from what was written")
-    return generator
+    return model.run
 
