@@ -26,7 +26,7 @@ def build(arch, spec, num_classes, directions=None):
     G = build_registry(third_party=False).get("architecture", arch).cls(**options).build_generator(spec, 8, num_classes)
     meta = {"arch": {"name": arch, "options": options}, "spec": spec.as_json(), "z_dim": 8,
             "num_classes": num_classes, "step": 3}
-    return G.eval(), generator_info(meta, directions or {})
+    return G.eval(), generator_info(meta, directions or {}, G.eval())
 
 
 @pytest.fixture(scope="module")
