@@ -302,3 +302,33 @@ def test_truncation_on_a_z_only_run_is_one_line(tmp_path):
     one_line_error(run("export", tmp_path / "z", "--synthesis-only"),
                    "--synthesis-only needs a generator with a W space")
     assert not (tmp_path / "z" / "generator.onnx").exists() and not (tmp_path / "z" / "synthesis.onnx").exists()
+
+
+def test_a_conditional_stylegan2_exports_both_ways_when_it_is_installed(tmp_path):
+    """The real architecture, where registered: both exports verified, and the numpy W pipeline against torch."""
+    from gancli.plugins import build_registry
+
+    registry = build_registry(third_party=False)
+    if not registry.has("architecture", "stylegan2"):
+        pytest.skip("no stylegan2 architecture registered")
+    spec = DataSpec("image", (3, 16, 16), tuple("abc"))
+    options = {"width": 4, "max_width": 8, "w_dim": 8, "mapping_depth": 2}
+    G = registry.get("architecture", "stylegan2").cls(**options).build_generator(spec, 8, 3).eval()
+    with torch.no_grad():
+        G.w_avg.copy_(G.mapping(torch.randn(500, 8), torch.arange(500) % 3).mean(0))
+    meta = {"arch": {"name": "stylegan2", "options": options}, "spec": spec.as_json(), "z_dim": 8, "num_classes": 3}
+    w_dir = np.random.default_rng(0).standard_normal(8)
+    info = generator_info(meta, {"up@w": w_dir / np.linalg.norm(w_dir)}, G, {"spaces": {"up@w": "w"}}, 0.7, 2)
+    written = export_model(G, info, {"onnx": str(tmp_path / "g.onnx")}) + \
+        export_synthesis(G, info, str(tmp_path / "s.onnx"))
+    assert [e.graph for e in written] == ["generator", "synthesis", "mapping"]
+    assert all(max(e.differences.values()) <= TOLERANCE for e in written)
+    spaces = LatentSpaces(G, 8, 3)
+    gen = OnnxGenerator(str(tmp_path / "s.onnx"))
+    z, labels = gen.latents(5, 1), np.array([2, 0, 1, 1, 2])
+    ws = spaces.convert(torch.from_numpy(z), "z", "w+", torch.from_numpy(labels), truncation=0.6, cutoff=2)
+    ws = ws + 2.0 * spaces.scale("w") * torch.tensor(info.directions["up@w"])
+    expected = spaces.decode(ws, "w+").numpy()
+    assert np.abs(gen.draw(z, "z", labels, 0.6, None, "up@w", 2.0) - expected).max() < 1e-5
+    full = OnnxGenerator(str(tmp_path / "g.onnx"))
+    assert np.abs(full(z, labels, 0.6) - eager(spaces, z, labels, 0.6, 2)).max() < 1e-5

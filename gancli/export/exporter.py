@@ -128,7 +128,7 @@ def export_generator(target: str, outputs: dict, opset: int | None = None, check
     vectors, directions_meta = load_directions(source) if source else ({}, {})
     info = generator_info(meta, vectors, G, directions_meta, truncation, cutoff)
     if synthesis_only:
-        return info, export_synthesis(G, info, outputs["onnx"], opset, check)
+        return synthesis_info(info, outputs["onnx"]), export_synthesis(G, info, outputs["onnx"], opset, check)
     return info, export_model(G, info, outputs, opset, check)
 
 
@@ -155,11 +155,15 @@ def export_synthesis(G, info: GeneratorInfo, path: str, opset: int | None = None
     if not info.has_w:
         raise GancliError("--synthesis-only needs a generator with a W space (a mapping network, such as --arch "
                           "stylegan2); this generator has a Z space only: export it without --synthesis-only")
-    companion = mapping_path(path)
-    synthesis = dataclasses.replace(info, graph="synthesis", mapping_file=os.path.basename(companion))
     mapping = dataclasses.replace(info, graph="mapping", directions={}, direction_spaces={}, direction_lookup=None)
     _check_info(G, info)
-    return _write(G, [[("onnx", path, synthesis), ("onnx", companion, mapping)]], opset, check)
+    return _write(G, [[("onnx", path, synthesis_info(info, path)), ("onnx", mapping_path(path), mapping)]], opset,
+                  check)
+
+
+def synthesis_info(info: GeneratorInfo, path: str) -> GeneratorInfo:
+    """What the synthesis file of a synthesis-only export at ``path`` records."""
+    return dataclasses.replace(info, graph="synthesis", mapping_file=os.path.basename(mapping_path(path)))
 
 
 def _check_info(G, info: GeneratorInfo) -> None:
