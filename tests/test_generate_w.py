@@ -172,3 +172,26 @@ def test_w_generation_never_imports_torch(exports, tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "[]"
+
+
+def test_w_consumer_snippet_from_the_docs(exports, tmp_path):
+    import os
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "export.md").read_text()
+    section = text[text.index("### Editing in W outside gancli"):]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    os.symlink(exports["synthesis"], tmp_path / "synthesis.onnx")
+    os.symlink(exports["folder"] / "s.mapping.onnx", tmp_path / "s.mapping.onnx")  # the name the file records
+    check = ("\nimport sys\nassert not any(m.split('.')[0] in ('torch', 'gancli') for m in sys.modules)\n"
+             "np.save('images.npy', images)\n")
+    done = subprocess.run([sys.executable, "-c", snippet + check], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(8, 1, 8, 8)"
+    spaces, info = exports["spaces"], exports["info"]
+    z = np.random.default_rng(0).standard_normal((8, 6), dtype=np.float32)
+    ws = spaces.convert(torch.from_numpy(z), "z", "w+", torch.arange(8) % 10, truncation=0.7)
+    ws = ws + 2.0 * spaces.scale("w") * torch.tensor(info.directions["smiling@w"])
+    assert np.abs(np.load(tmp_path / "images.npy") - spaces.decode(ws, "w+").numpy()).max() < 1e-5
