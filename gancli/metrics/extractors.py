@@ -133,11 +133,33 @@ def classifier_extractor(registry, data_name: str, data_options: dict, dataset, 
         channel_bundle = choose(registry, "dataset", name, options).build().load()
         classifier, path, trained = _cached(cached_classifier, name, options, channel_bundle, settings, progress)
         return ChannelExtractor(classifier, _info(classifier, name, path, trained, per_channel=True))
+    if (bundle.labels is None or bundle.spec.num_classes < 2) and bundle.attributes is not None:
+        return _attribute_extractor(registry, data_name, data_options, bundle, progress)
     if bundle.labels is None or bundle.spec.num_classes < 2:
         raise GancliError(f'dataset "{data_name}" has no class labels to train gancli\'s feature classifier on; '
                           f"pass --inception PATH or --extractor PATH, or use metrics that need no features")
     classifier, path, trained = _cached(cached_classifier, data_name, data_options, bundle, settings, progress)
     return ClassifierExtractor(classifier, _info(classifier, data_name, path, trained, per_channel=False))
+
+
+class AttributeExtractor(ClassifierExtractor):
+    """A multi-label attribute classifier's penultimate features, for data with attributes but no classes (faces,
+    CelebA); it names no classes, so class metrics do not apply."""
+
+    def classes(self, x):
+        return None
+
+
+def _attribute_extractor(registry, data_name, data_options, bundle, progress) -> AttributeExtractor:
+    """One network trained on the dataset's attributes (not the ensemble editing climbs): features for FD, KID and
+    precision/recall where the data has attributes but no classes."""
+    from ..classifiers import TrainSettings, attribute_classifier
+
+    classifier, path, trained = attribute_classifier(registry, data_name, data_options, bundle,
+                                                     settings=TrainSettings(), progress=progress)
+    info = _info(classifier, data_name, path, trained, per_channel=False)
+    info["name"] = info["name"].replace("classifier", "attribute classifier", 1)
+    return AttributeExtractor(classifier, info)
 
 
 def _cached(cached_classifier, name, options, bundle, settings, progress):

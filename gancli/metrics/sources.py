@@ -91,13 +91,15 @@ def onnx_source(path: str, truncation: float | None = None, cutoff: int | None =
 
     G = OnnxGenerator(path)
     info = G.info
+    G.check_truncation(truncation, cutoff)
 
     def generate(z, labels):
-        return torch.from_numpy(G(z.numpy(), labels.numpy() if labels is not None else None))
+        return torch.from_numpy(G(z.numpy(), labels.numpy() if labels is not None else None, truncation, cutoff))
 
     spec = DataSpec(kind=info.data_kind, shape=tuple(info.sample_shape), class_names=tuple(info.class_names))
     return SampleSource(
-        description=f"{path} (ONNX, step {info.step})", spec=spec, z_dim=info.z_dim, num_classes=info.num_classes,
+        description=f"{path} (ONNX, step {info.step}{'' if truncation is None else f', truncation {truncation:g}'})",
+        spec=spec, z_dim=info.z_dim, num_classes=info.num_classes,
         generate=generate, step=info.step,
         info={"type": "onnx", "file": os.path.abspath(path), "step": info.step,
               "arch": info.architecture.get("name"), "exported_by": info.gancli_version})
