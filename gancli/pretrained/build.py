@@ -15,7 +15,8 @@ import tempfile
 
 from . import ROOT
 
-# name -> (training settings, directions to fit: (method, attribute, condition_on, finder options))
+# name -> (training settings, directions to fit: (method, attribute, condition_on, finder options[, space]));
+# the space defaults to the generator's own (W for a generator with a mapping network, else Z)
 RECIPES = {
     "faces": (
         {"data": "faces", "arch": "dcgan", "arch_opt": {"width": 48}, "batch_size": 64, "steps": 4000, "ema": 0.999,
@@ -60,8 +61,9 @@ def build(name: str, out: str, from_run: str | None = None) -> str:
         for file in (RUN_JSON, GENERATOR):
             shutil.copyfile(os.path.join(run, file), os.path.join(staged, file))
         context = open_run(staged, registry)
-        for method, attribute, condition_on, options in fits:
-            names = fit_directions(context, registry, method, attribute, condition_on, options)
+        for method, attribute, condition_on, options, *space in fits:
+            names = fit_directions(context, registry, method, attribute, condition_on, options,
+                                   space=space[0] if space else None)
             print(f"{method}: {', '.join(names)}")
         if os.path.isdir(out):
             shutil.rmtree(out)
