@@ -40,7 +40,7 @@ def toy_style_generator(z_dim: int = 6, w_dim: int = 5, num_ws: int = 3, side: i
 
         def synthesis(self, ws, noise=None):
             out = sum(layer(ws[:, i]) for i, layer in enumerate(self.layers))
-            return torch.tanh(out).view(len(ws), *self.shape)
+            return torch.tanh(out).view(ws.shape[0], *self.shape)
 
         def style_weights(self):
             return [layer.weight for layer in self.layers]

@@ -1,8 +1,7 @@
 """A small style-based generator for the export and generate tests: the W-space protocol of gancli.latents
 (mapping, synthesis, num_ws, w_dim, w_avg) with what a real one has that matters to an exporter: normalised z, a
 class embedding into the mapping, a learned constant, modulated convolutions, per-layer stored noise with a
-strength, upsampling. (helpers.toy_style_generator reshapes by ``len(ws)``, which fixes the batch size under
-torch.export; this one reads ``ws.shape[0]``.)"""
+strength, upsampling."""
 
 import torch
 from torch import nn

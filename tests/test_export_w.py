@@ -226,8 +226,12 @@ def test_bad_truncation_is_refused_before_export(psi, cutoff, fragment):
 
 
 def test_a_generator_that_fixes_its_batch_is_refused_in_one_line(tmp_path):
-    """helpers.toy_style_generator reshapes by len(ws): torch.export turns that into the example's batch size."""
+    """A synthesis that reshapes by len(ws): torch.export turns that into the example's batch size."""
     G = toy_style_generator()
+
+    def synthesis(ws, noise=None):
+        return torch.tanh(sum(layer(ws[:, i]) for i, layer in enumerate(G.layers))).view(len(ws), *G.shape)
+    G.synthesis = synthesis
     meta = {**meta_of(G, side=4), "spec": DataSpec("image", (1, 4, 4), ()).as_json()}
     with pytest.raises(GancliError, match="fixed batch size for input z: .*len"):
         export_model(G, generator_info(meta, {}, G), {"onnx": str(tmp_path / "g.onnx")})

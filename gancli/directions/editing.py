@@ -63,8 +63,9 @@ def start_latents(context: RunContext, latents: torch.Tensor, source: str, space
 def along_saved(context: RunContext, name: str, vector: torch.Tensor, space: str, latents: torch.Tensor, strengths,
                 source: str = "z", truncation: float | None = None, cutoff: int | None = None) -> Edit:
     """Latents of ``source`` moved along the direction ``vector`` of ``space`` (a W direction moves each layer of
-    W+ latents; otherwise the latents are converted into the direction's space first)."""
-    moving = "w+" if space == "w" and source == "w+" else space
+    W+ latents, and of W latents truncated on some layers only; otherwise the latents are converted into the
+    direction's space first)."""
+    moving = "w+" if space == "w" and (source == "w+" or cutoff is not None) else space
     start = start_latents(context, latents, source, moving, truncation, cutoff)
     moved = along_direction(start, vector, strengths, context.spaces.scale(space))
     return Edit(moved, list(strengths), f"direction {name} in {space}", moving, truncation, cutoff)
