@@ -9,7 +9,7 @@ from gancli.default_plugins.architectures import StyleGAN2Architecture
 from gancli.default_plugins.lipschitz import SpectralNormEnforcer
 from gancli.errors import GancliError
 from gancli.latents import LatentSpaces
-from gancli.nn.stylegan2 import MinibatchStd, StyleGAN2Discriminator, group_size
+from gancli.nn.stylegan2 import MinibatchStd, StyleGAN2Discriminator, downsample2x, fir_kernel, group_size, upsample2x
 from gancli.testing import check_architecture
 from helpers import TINY, run
 
@@ -153,6 +153,17 @@ def test_style_mixing_draws_the_same_randomness_whether_or_not_it_mixes():
         G(z, noise="const")
         states.append(torch.get_rng_state())
     assert torch.equal(*states)
+
+
+def test_resampling_filters():
+    x = torch.randn(2, 3, 8, 8)
+    up = upsample2x(x, fir_kernel())  # [1, 3, 3, 1] upsampling is bilinear interpolation away from the border
+    bilinear = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    assert up.shape == (2, 3, 16, 16) and torch.allclose(up[..., 1:-1, 1:-1], bilinear[..., 1:-1, 1:-1], atol=1e-6)
+    strided = downsample2x(x, fir_kernel())  # float32: a strided convolution; other dtypes: filter, then slice
+    sliced = downsample2x(x.double(), fir_kernel().double())
+    assert strided.shape == (2, 3, 4, 4) and torch.allclose(strided.double(), sliced, atol=1e-6)
+    assert torch.allclose(downsample2x(torch.ones(1, 1, 8, 8), fir_kernel())[..., 1:-1, 1:-1], torch.ones(1, 1, 2, 2))
 
 
 def test_minibatch_std_works_for_every_batch_size():
