@@ -19,6 +19,19 @@ TENSOR_NAMES = {"z": "z", "w": "w", "w+": "ws"}
 def read_latents(path: str, generator, space: str | None = None) -> tuple[np.ndarray, str]:
     """(float32 latents (N, *shape), their space) from ``path``, checked against what ``generator`` (an
     :class:`~gancli.runtime.onnx_generator.OnnxGenerator`) can take."""
+    array, space = read_file(path, space)
+    info = generator.info
+    if space not in generator.spaces:
+        if space != "z" and not info.has_w:
+            raise GancliError(f"{path} holds {space} latents, but {generator.path} was exported from a generator "
+                              "with a Z space only; give z latents")
+        raise GancliError(f"{path} holds {space} latents, but {generator.path} takes z: feed W latents to a "
+                          "synthesis-only export (gancli export RUN --onnx OUT.onnx --synthesis-only)")
+    return checked(array, path, space, generator.shape(space)), space
+
+
+def read_file(path: str, space: str | None = None) -> tuple[np.ndarray, str]:
+    """(the array in ``path``, the space it holds: named by the file, else ``space``, else Z)."""
     if not os.path.isfile(path):
         raise GancliError(f"latent file {path} does not exist")
     if path.lower().endswith(".npy"):
@@ -33,27 +46,23 @@ def read_latents(path: str, generator, space: str | None = None) -> tuple[np.nda
         raise GancliError(f"latent file {path} must be .npy or .safetensors")
     if found and space and found != space:
         raise GancliError(f"{path} holds {found} latents, not {space}; drop --latent-space or give {space} latents")
-    space = found or space or "z"
-    info = generator.info
-    if space not in generator.spaces:
-        if space != "z" and not info.has_w:
-            raise GancliError(f"{path} holds {space} latents, but {generator.path} was exported from a generator "
-                              "with a Z space only; give z latents")
-        raise GancliError(f"{path} holds {space} latents, but {generator.path} takes z: feed W latents to a "
-                          "synthesis-only export (gancli export RUN --onnx OUT.onnx --synthesis-only)")
+    return array, found or space or "z"
+
+
+def checked(array: np.ndarray, path: str, space: str, shape: tuple) -> np.ndarray:
+    """``array`` as float32 latents (N, *shape): real, finite and of the generator's shape for ``space``."""
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise GancliError(f"{path} holds {array.dtype} values, not real numbers")
     latents = np.asarray(array, dtype=np.float32)
-    shape = generator.shape(space)
     if latents.ndim == len(shape):
         latents = latents[None]
-    if tuple(latents.shape[1:]) != shape or len(latents) == 0:
+    if tuple(latents.shape[1:]) != tuple(shape) or len(latents) == 0:
         wanted = ", ".join(map(str, shape))
         raise GancliError(f"{path} holds latents of shape {tuple(latents.shape)}, but this generator's {space} "
                           f"latents have shape (N, {wanted})")
     if not np.isfinite(latents).all():
         raise GancliError(f"{path} holds non-finite latent values")
-    return np.ascontiguousarray(latents), space
+    return np.ascontiguousarray(latents)
 
 
 def _from_safetensors(path: str):
