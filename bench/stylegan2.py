@@ -145,7 +145,7 @@ def plot_truncation(data: str, entry: dict) -> None:
 
 
 def speed(results: dict, again: bool) -> None:
-    """images/s through D at batch 64, both architectures at 32x32, one thread, alternating three times."""
+    """images/s through D at batch 64, both architectures at 32x32 faces, one thread, alternating three times."""
     if "speed" in results and not again:
         return
     rates = {arch: [] for arch in RECIPES}
@@ -154,14 +154,14 @@ def speed(results: dict, again: bool) -> None:
         for arch in RECIPES:
             out = os.path.join(WORK, f"speed-{arch}")
             subprocess.run(["rm", "-rf", out])
-            args = ["train", "--data", "faces", *RECIPES[arch], "--batch-size", "64", "--steps", "60",
-                    "--log-every", "20", "--checkpoint-every", "1000", "--sample-every", "1000", "--out", out]
+            args = ["train", "--data", "faces", *RECIPES[arch], "--batch-size", "64", "--steps", "20",
+                    "--log-every", "10", "--checkpoint-every", "1000", "--sample-every", "1000", "--out", out]
             commands[arch] = shown(args)
             subprocess.run(GANCLI + args, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             with open(os.path.join(out, "metrics.jsonl")) as fh:
                 lines = [json.loads(line) for line in fh]
-            rates[arch].append(lines[-1]["images_per_s"])  # the last 20 steps: past warm-up
+            rates[arch].append(lines[-1]["images_per_s"])  # the last 10 steps: past warm-up
     median = {arch: sorted(values)[1] for arch, values in rates.items()}
     results["speed"] = {"images_per_s": rates, "median": median, "commands": commands,
                         "ratio": median["stylegan2"] / median["dcgan"]}
@@ -208,7 +208,7 @@ def render(results: dict) -> None:
     if "speed" in results:
         entry = results["speed"]
         lines += ["## Speed", "", "Training images/s through D at batch 64 on 32x32 faces, one thread, three "
-                  "alternating runs of 60 steps each (the last 20 steps' rate):", ""]
+                  "alternating runs of 20 steps each (the last 10 steps' rate):", ""]
         lines += [f"- `{command}`" for command in entry["commands"].values()]
         lines += ["", "| architecture | images/s (three runs) | median |", "|---|---|---:|"]
         lines += [f"| {arch} | {', '.join(f'{v:g}' for v in values)} | {entry['median'][arch]:g} |"
