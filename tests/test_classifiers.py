@@ -137,3 +137,132 @@ def test_a_robust_classifier_keeps_reading_digits_through_blur():
     assert corrupted.shape == (64, 1, 8, 8) and corrupted.min() >= -1 and corrupted.max() <= 1
     assert not torch.equal(corrupted, digits.x[:64])
     assert cache_path({"name": "d"}, TrainSettings(robust=True)) != cache_path({"name": "d"}, TrainSettings())
+
+
+# ---- balanced attribute classifiers -------------------------------------------------------------------
+
+def correlated_attributes(n=4000, correlation=0.8, seed=0):
+    """(n, 3) 0/1: a fair, b tied to a (P(b | a) = (1 + c) / 2, P(b | not a) = (1 - c) / 2), c independent at 0.3."""
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(n, generator=gen) < 0.5
+    b = torch.rand(n, generator=gen) < torch.where(a, (1 + correlation) / 2, (1 - correlation) / 2)
+    c = torch.rand(n, generator=gen) < 0.3
+    return torch.stack([a, b, c], 1).float()
+
+
+def test_balancing_makes_strongly_correlated_attributes_independent_with_their_margins_kept():
+    from gancli.classifiers.balance import balance_weights, weighted_correlation
+
+    x = correlated_attributes()
+    assert weighted_correlation(x)[0, 1] > 0.75
+    weights, report = balance_weights(x)
+    corr = weighted_correlation(x, weights)
+    assert corr[0, 1].abs() < 0.01 and corr[0, 2].abs() < 0.01 and corr[1, 2].abs() < 0.01
+    assert torch.allclose((weights[:, None] * x).mean(0), x.mean(0), atol=1e-3)  # frequencies kept
+    assert abs(float(weights.mean()) - 1) < 1e-4 and (weights > 0).all()
+    assert report.max_abs_correlation_before > 0.75 and report.max_abs_correlation_after < 0.01
+    assert report.clipped == 0 and 0.2 < report.effective_sample_fraction < 1
+    # The weights are what each 2x2 cell needs: P(a) P(b) / P(a, b), the rare disagreeing cells weighed up.
+    rare = (x[:, 0] == 1) & (x[:, 1] == 0)
+    assert float(weights[rare].mean()) > 4 * float(weights[~rare & (x[:, 0] == 1)].mean())
+
+
+def test_balancing_many_attributes_with_an_empty_cell_stays_bounded():
+    """CelebA-like: 12 attributes, several pairs correlated, one pair never seen together; the cap holds and
+    every correlation that can be removed is reduced."""
+    from gancli.classifiers.balance import balance_weights, weighted_correlation
+
+    gen = torch.Generator().manual_seed(1)
+    n = 3000
+    factors = torch.randn(n, 3, generator=gen)
+    x = (factors @ torch.randn(3, 12, generator=gen) + torch.linspace(-1.5, 0.5, 12)
+         + torch.randn(n, 12, generator=gen) > 0).float()
+    x[:, 11] = x[:, 11] * (1 - x[:, 10])  # attributes 10 and 11 never together: their independence is infeasible
+    weights, report = balance_weights(x, max_weight=10.0)
+    assert float(weights.max()) <= 10.0 + 1e-4 and abs(float(weights.mean()) - 1) < 1e-4
+    before, after = weighted_correlation(x).abs(), weighted_correlation(x, weights).abs()
+    off = ~torch.eye(12, dtype=torch.bool)
+    off[10, 11] = off[11, 10] = False
+    assert float(after[off].mean()) < 0.5 * float(before[off].mean())
+    assert report.max_abs_correlation_after < report.max_abs_correlation_before
+    assert report.as_json()["method"].startswith("pairwise entropy balancing")
+
+
+def hidden_attribute_images(n=600, seed=0):
+    """8x8 images: attribute a lights the top-left quadrant, b the bottom-right one, but b's quadrant is
+    covered (uniform grey) in half the images; b follows a 90% of the time. Where b cannot be seen, a
+    classifier that learned the correlation reads b from a."""
+    attributes = correlated_attributes(n, correlation=0.8, seed=seed)[:, :2]
+    gen = torch.Generator().manual_seed(seed + 1)
+    x = torch.full((n, 1, 8, 8), -1.0) + 0.05 * torch.randn(n, 1, 8, 8, generator=gen)
+    x[:, 0, :4, :4] += 1.8 * attributes[:, 0, None, None]
+    x[:, 0, 4:, 4:] += 1.8 * attributes[:, 1, None, None]
+    hidden = torch.arange(n) % 2 == 1
+    x[hidden, 0, 4:, 4:] = 0.0
+    return x, attributes, hidden
+
+
+def test_a_balanced_classifier_does_not_read_one_attribute_from_a_correlated_one():
+    x, attributes, hidden = hidden_attribute_images()
+    settings = replace(FAST, max_steps=150, holdout=0.1)
+    plain = train_classifier(x, attributes, ["a", "b"], settings)
+    balanced = train_classifier(x, attributes, ["a", "b"], replace(settings, balance=True))
+    assert not plain.info["balanced"] and "balance" not in plain.info
+    assert balanced.info["balanced"] and balanced.info["balance"]["max_abs_correlation_after"] < 0.02
+    assert balanced.info["settings"]["balance"] is True
+
+    def p_b_given_a(clf):  # on images whose b cannot be seen: P(b) with a shown minus without
+        p = clf.probabilities(x[hidden])[:, 1]
+        a = attributes[hidden, 0] > 0.5
+        return float(p[a].mean() - p[~a].mean())
+
+    assert p_b_given_a(plain) > 0.5  # learned the correlation (the data's own gap is 0.8)
+    assert abs(p_b_given_a(balanced)) < 0.3  # seeds 0-3 measured -0.14 to 0.17 (plain: 0.62 to 0.85)
+    assert balanced.info["accuracy_per_name"]["a"] > 0.9
+
+
+def test_balancing_is_for_attribute_classifiers_and_changes_the_cache_key():
+    from gancli.classifiers.attributes import ATTRIBUTE_SETTINGS
+
+    x, classes, attributes = quadrant_images()
+    with pytest.raises(GancliError, match="class classifier"):
+        train_classifier(x, classes, list("abcd"), replace(FAST, balance=True))
+    assert ATTRIBUTE_SETTINGS.balance  # editing's default classifier is balanced
+    key = {"name": "faces", "task": "attributes", "options": {"size": 32}, "shape": [3, 32, 32]}
+    unbalanced = replace(ATTRIBUTE_SETTINGS, balance=False)
+    assert cache_path(key, ATTRIBUTE_SETTINGS) != cache_path(key, unbalanced)
+    assert "balance" not in unbalanced.as_json()  # files cached before balancing existed keep their names
+
+
+def test_a_cached_unbalanced_classifier_is_not_reused_as_a_balanced_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCLI_CACHE_DIR", str(tmp_path / "cache"))
+    x, _, attributes = quadrant_images()
+    key = {"name": "quadrants", "task": "attributes", "shape": [1, 8, 8]}
+    plain, plain_path, trained = cached_classifier(key, lambda: (x, attributes, ["bottom", "right"]), FAST)
+    assert trained and not plain.info["balanced"]
+    settings = replace(FAST, balance=True, members=2)
+    balanced, path, trained = cached_classifier(key, lambda: (x, attributes, ["bottom", "right"]), settings)
+    assert trained and path != plain_path and balanced.info["balanced"] and balanced.info["members"] == 2
+    loaded = load_classifier(path)  # the balance report travels with the file
+    assert loaded.info["balance"] == balanced.info["balance"] and loaded.info["settings"]["balance"]
+    _, again, trained = cached_classifier(key, lambda: (x, attributes, ["bottom", "right"]), settings)
+    assert not trained and again == path
+
+
+def test_classifier_train_balances_by_default_and_records_it(tmp_path, monkeypatch):
+    import json
+
+    from helpers import run
+
+    monkeypatch.setenv("GANCLI_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["classifier", "train", "--data", "faces", "--data-opt", "n=80", "--steps", "3", "--members", "1"]
+    balanced = run(*args, "--json")
+    assert balanced.exit_code == 0, balanced.output
+    report = json.loads(balanced.output)
+    assert report["balanced"] and report["balance"]["max_abs_correlation_after"] < 0.02
+    assert load_classifier(report["cache"]).info["balanced"]
+    plain = run(*args, "--no-balance", "--json")
+    assert plain.exit_code == 0, plain.output
+    assert not json.loads(plain.output)["balanced"] and json.loads(plain.output)["cache"] != report["cache"]
+    text = run(*args)
+    assert text.exit_code == 0 and "cached" in text.output and "balanced: largest pairwise" in text.output

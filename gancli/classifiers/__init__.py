@@ -11,13 +11,17 @@ conditional generators and stacked digits, and as attribute scorers (multi-label
   saves and returns a new one. The cache lives in ``$GANCLI_CACHE_DIR`` (default ``~/.cache/gancli``);
 - :func:`attribute_classifier` does the same for a dataset's attributes (multi-label), with the held-out
   accuracy of each attribute in ``info["accuracy_per_name"]``; by default an :class:`Ensemble` of three
-  networks whose logits are averaged (``TrainSettings.members``).
+  networks whose logits are averaged (``TrainSettings.members``), trained balanced (``TrainSettings.balance``):
+  each image weighted by :func:`balance_weights` so that attributes are pairwise independent under the
+  weights, frequencies kept, and the classifier cannot read one attribute from another.
 """
 
 from .attributes import attribute_classifier
+from .balance import Balance, balance_weights, weighted_correlation
 from .model import Classifier, ConvNet, Ensemble
 from .store import CACHE_ENV, cache_dir, cached_classifier, load_classifier, save_classifier
 from .train import TrainSettings, train_classifier
 
-__all__ = ["CACHE_ENV", "Classifier", "ConvNet", "Ensemble", "TrainSettings", "attribute_classifier", "cache_dir",
-           "cached_classifier", "load_classifier", "save_classifier", "train_classifier"]
+__all__ = ["Balance", "CACHE_ENV", "Classifier", "ConvNet", "Ensemble", "TrainSettings", "attribute_classifier",
+           "balance_weights", "cache_dir", "cached_classifier", "load_classifier", "save_classifier", "train_classifier",
+           "weighted_correlation"]

@@ -9,7 +9,9 @@ from .train import TrainSettings
 
 # Attribute classifiers steer gradient edits: an ensemble's averaged gradient carries over to other
 # classifiers (docs/controllable.md measures how much), where a single network's is partly its own quirks.
-ATTRIBUTE_SETTINGS = TrainSettings(members=3)
+# They are trained balanced (gancli.classifiers.balance): weighted so that attributes are pairwise independent,
+# they cannot read one attribute from another the data happens to pair it with (an open mouth from a smile).
+ATTRIBUTE_SETTINGS = TrainSettings(members=3, balance=True)
 
 
 def attribute_classifier(registry, data_name: str, data_options: dict, bundle=None, settings=ATTRIBUTE_SETTINGS,

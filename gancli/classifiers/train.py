@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GancliError
+from .balance import balance_weights
 from .model import MULTICLASS, MULTILABEL, Classifier, ConvNet, Ensemble
 
 RECIPE = 1  # bump when the recipe below changes, so cached classifiers are retrained
@@ -28,11 +29,17 @@ class TrainSettings:
     seed: int = 0
     robust: bool = False  # also train on noisy and blurred copies, so that artefacts do not decide the class
     members: int = 1  # networks averaged; member k > 0 starts from seed + 1000 k, all share one held-out split
+    # Multi-label only: weight the training images so that attributes are pairwise independent with their
+    # frequencies kept (gancli.classifiers.balance), weights capped at balance_max_weight times their mean.
+    balance: bool = False
+    balance_max_weight: float = 20.0
 
     def as_json(self) -> dict:
         fields = asdict(self)
         if self.members == 1:  # the key classifiers had before ensembles existed: their cached files stay valid
             del fields["members"]
+        if not self.balance:  # likewise for the keys of classifiers trained before balancing existed
+            del fields["balance"], fields["balance_max_weight"]
         return {**fields, "recipe": RECIPE}
 
 
@@ -52,13 +59,16 @@ def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: Tra
         n_held = max(1, round(len(x) * settings.holdout))
         held, train = order[:n_held], order[n_held:]
         steps = min(settings.max_steps, settings.epochs * math.ceil(len(train) / settings.batch_size))
+        weights, balance = None, None
+        if settings.balance:
+            weights, balance = balance_weights(labels[train], settings.balance_max_weight)
         members = []
         for k in range(settings.members):
             if k:
                 torch.manual_seed(settings.seed + 1000 * k)
             net = ConvNet(x.shape[1], len(names), settings.width, settings.feature_dim)
-            _fit(net, x[train], labels[train], task, steps, settings, _member_progress(progress, k, steps,
-                                                                                      settings.members))
+            _fit(net, x[train], labels[train], task, steps, settings,
+                 _member_progress(progress, k, steps, settings.members), weights)
             members.append(net)
     info = {"task": task, "names": list(names), "shape": list(x.shape[1:]), "width": settings.width,
             "feature_dim": settings.feature_dim}
@@ -70,6 +80,9 @@ def train_classifier(x: torch.Tensor, labels: torch.Tensor, names, settings: Tra
                            n_holdout=len(held), steps=steps, settings=settings.as_json())
     if task == MULTILABEL:
         classifier.info["accuracy_per_name"] = _accuracy_per_attribute(classifier, x[held], labels[held])
+    classifier.info["balanced"] = balance is not None
+    if balance is not None:
+        classifier.info["balance"] = balance.as_json()
     return classifier
 
 
@@ -91,6 +104,9 @@ def _check(x, labels, names, task, settings) -> None:
         raise GancliError(f"a classifier needs at least 1 member network, got {settings.members}")
     if len(x) < 2 or round(len(x) * settings.holdout) >= len(x):
         raise GancliError(f"{len(x)} labelled images are too few to train a classifier and hold some out")
+    if task == MULTICLASS and settings.balance:
+        raise GancliError("balancing reweights combinations of attributes; a class classifier has none "
+                          "(train it without balance)")
     if task == MULTICLASS and len(names) < 2:
         raise GancliError("a classifier needs at least 2 classes")
     if task == MULTILABEL and labels.shape[1] != len(names):
@@ -121,7 +137,8 @@ def _corrupt(x: torch.Tensor) -> torch.Tensor:
     return (x + std * torch.randn_like(x)).clamp(-1, 1)
 
 
-def _fit(net, x, labels, task, steps, settings, progress) -> None:
+def _fit(net, x, labels, task, steps, settings, progress, weights=None) -> None:
+    """Adam with a one-cycle rate; ``weights`` (N,), mean 1, weigh each image's loss (balancing)."""
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=max(steps, 1))
     max_shift = max(1, min(x.shape[2:]) // 14)
@@ -136,8 +153,11 @@ def _fit(net, x, labels, task, steps, settings, progress) -> None:
         out = net(_corrupt(batch) if settings.robust else batch)
         if task == MULTICLASS:
             loss = F.cross_entropy(out, labels[idx])
-        else:
+        elif weights is None:
             loss = F.binary_cross_entropy_with_logits(out, labels[idx].float())
+        else:
+            per_image = F.binary_cross_entropy_with_logits(out, labels[idx].float(), reduction="none").mean(1)
+            loss = (weights[idx] * per_image).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -41,9 +41,11 @@ Examples:
 @click.option("--members", type=int, help="networks trained from different seeds and averaged (default 3); "
                                          "gradient edits that climb the average carry over to other classifiers "
                                          "better; 1: a single network")
+@click.option("--balance/--no-balance", default=None,
+              help="weight training images so attributes are pairwise independent, frequencies kept (default: on)")
 @click.option("-o", "--output", type=click.Path(), help="also write the classifier to this .safetensors file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def train(data, data_opt, steps, members, output, as_json):
+def train(data, data_opt, steps, members, balance, output, as_json):
     if output and not output.lower().endswith(".safetensors"):
         raise GancliError(f"output {output} must end in .safetensors")
     if steps is not None and steps < 1:
@@ -57,7 +59,7 @@ def train(data, data_opt, steps, members, output, as_json):
     from ..engine.plan import data_choice, parse_or_dict
 
     choice = data_choice(registry, data, parse_or_dict(list(data_opt)))
-    overrides = {"members": members, "max_steps": steps}
+    overrides = {"members": members, "max_steps": steps, "balance": balance}
     settings = replace(ATTRIBUTE_SETTINGS, **{k: v for k, v in overrides.items() if v is not None})
     progress = _progress() if is_interactive() and not as_json else None
     try:
@@ -75,7 +77,8 @@ def train(data, data_opt, steps, members, output, as_json):
     if as_json:
         click.echo(json.dumps({"file": output or path, "cache": path, "trained_now": trained,
                                "accuracy": clf.accuracy, "accuracy_per_name": per_name,
-                               "n_holdout": clf.info.get("n_holdout"), "members": clf.info.get("members", 1)},
+                               "n_holdout": clf.info.get("n_holdout"), "members": clf.info.get("members", 1),
+                               "balanced": bool(clf.info.get("balanced")), "balance": clf.info.get("balance")},
                                indent=2))
         return
     click.echo(f"{'trained' if trained else 'cached'} attribute classifier: {output or path}")
@@ -84,6 +87,14 @@ def train(data, data_opt, steps, members, output, as_json):
                + (f" (the average of {networks} networks):" if networks > 1 else ":"))
     for name, value in per_name.items():
         click.echo(f"  {name:<24} {value:.1%}")
+    report = clf.info.get("balance")
+    if report:
+        click.echo(f"balanced: largest pairwise attribute correlation {report['max_abs_correlation_before']:.3f} "
+                   f"-> {report['max_abs_correlation_after']:.3f} under the weights; effective sample "
+                   f"{report['effective_sample_fraction']:.0%} of the training images"
+                   + (f"; {report['clipped']} weights capped" if report["clipped"] else ""))
+    else:
+        click.echo("not balanced: attributes keep the correlations of the data")
 
 
 def _progress():
