@@ -1,19 +1,34 @@
 """Controllable generation on faces, measured by PROTOCOLS.md section 4; writes the tables into docs/.
 
-    python bench/directions.py                        # the shipped pretrained:faces run
+    python bench/directions.py                        # the shipped pretrained:faces run, in Z
     python bench/directions.py --run runs/0007        # any faces run with fitted directions
+    python bench/directions.py --run RUN --space w    # a run with a W space: its W directions and walks in W
+    python bench/directions.py --only smiling --only "smiling (per-latent gradient, holding the others, refined)"
 
-Every direction saved in the run is scored, plus a random direction (the drift floor: what any move of
-that length does) and the classifier-gradient per-latent editor (plain, with the penalty on mouth_open,
-holding mouth_open or every other attribute, and holding the others then refining on the sphere). Scores
-come from three classifiers: the run's own (the one the directions were fitted with) and two independent
-judges trained from other seeds, so an edit that merely fools the fitting classifier shows up as a gap. Each
-judge is a single network; the run's own classifier is gancli's default, an ensemble of networks from other
-seeds. Unsupervised directions (sefa-k, pca-k) are scored against the attribute they change most, oriented so
-that positive strengths increase it.
+Every direction saved in the run (in ``--space``) is scored, plus a random direction (the drift floor: what any
+move of that length does) and the classifier-gradient per-latent editor (plain, with the penalty on
+mouth_open, holding mouth_open or every other attribute, and holding the others then refining on the sphere).
+Every edit is made once, through gancli.directions.editing.edit (what ``gancli edit`` runs), and scored by
+gancli.directions.scoring.score_edit with each of these judges in turn:
 
-Outputs: docs/controllable.json, the results section of docs/controllable.md (between the markers) and
-edit strips in docs/images/controllable/.
+- **independent** (the protocol's judge): one attribute network trained on faces drawn with ``correlation=0``
+  from data seed 977 and network seed 7 (gancli.classifiers.judge), seeds nothing else uses; it cannot read
+  an open mouth from a smile;
+- **judge** and **second judge** (the old judges, reported beside it): one network each, from network seeds 1
+  and 2, trained on the run's own faces, with the smile/mouth correlation of the generator's data;
+- **climbed**: the classifier the directions were fitted with and the gradient editors climb (the run's own,
+  or ``--classifier``), so an edit that merely fools it shows up as a gap.
+
+Each judge is also checked on 4,000 held-out correlation-0 faces (seed 4977): its accuracy per attribute and
+its P(mouth_open) in each smile x mouth cell, which shows where a judge reads the mouth from the smile.
+Along every smile edit, the mouth is followed latent by latent: of the faces each judge calls closed-mouthed
+and not smiling at strength 0, the share it calls open-mouthed at +3.
+
+Unsupervised directions (sefa-k, pca-k) are scored against the attribute they change most by the
+independent judge, oriented so that positive strengths increase it.
+
+Outputs: docs/controllable.json (or ``--json``), the results section of docs/controllable.md (between the
+markers; not with ``--only`` or ``--no-docs``) and edit strips in docs/images/controllable/.
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -30,11 +46,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from gancli.classifiers import TrainSettings, attribute_classifier  # noqa: E402
-from gancli.components import DirectionInputs  # noqa: E402
+from gancli.classifiers.judge import JUDGE_DATA, JUDGE_SETTINGS, JUDGE_TEST, faces_judge  # noqa: E402
 from gancli.data.faces import load_faces  # noqa: E402
 from gancli.directions.context import load_classifier_for, open_run  # noqa: E402
-from gancli.directions.editing import Edit, along_direction  # noqa: E402
-from gancli.directions.methods import sample_latents  # noqa: E402
+from gancli.directions.editing import along_saved, edit  # noqa: E402
 from gancli.directions.scoring import score_edit  # noqa: E402
 from gancli.engine.images import save_samples  # noqa: E402
 from gancli.plugins import get_registry  # noqa: E402
@@ -42,164 +57,281 @@ from gancli.plugins import get_registry  # noqa: E402
 DOC = os.path.join(ROOT, "docs", "controllable.md")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 REFINE = 40  # Adam steps on the sphere after the held walk (the finder's refine option)
+STRENGTH = 3.0
 STRIPS = ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "eyeglasses", "hat", "sefa-0", "pca-0")
+JUDGES = ("independent", "judge", "second_judge", "climbed")  # the order of every table
+PER_LATENT = "smiling (per-latent gradient"
+WALKS = (("", (), ()), (", penalty on mouth_open", ("mouth_open",), ()),
+         (", holding mouth_open", ("mouth_open",), ("hold=true",)),
+         (", holding the others", (), ("hold=true",)),
+         (", holding the others, refined", (), ("hold=true", f"refine={REFINE}")))
 
 
-def judge(registry, data: dict, seed: int):
-    """One attribute network trained from another seed than the run's ensemble: a second opinion on every edit."""
-    clf, _, _ = attribute_classifier(registry, data["name"], data.get("options", {}),
-                                     settings=TrainSettings(seed=seed))
-    return clf
+# ---- the judges ------------------------------------------------------------------------------------------
+
+def load_judges(context, registry, args) -> tuple[dict, dict]:
+    """({name: classifier}, {name: what it is}) in JUDGES order."""
+    data = context.meta["data"]
+    size = int(context.meta["spec"]["shape"][-1])
+    independent, _ = faces_judge(registry, size)
+    old = {who: attribute_classifier(registry, data["name"], data.get("options", {}),
+                                     settings=TrainSettings(seed=seed))[0]
+           for who, seed in (("judge", args.judge_seed), ("second_judge", args.second_judge_seed))}
+    climbed = load_classifier_for(context, registry, args.classifier)
+    options = data.get("options", {})
+    about = {"independent": {"data": f"faces correlation 0, data seed {JUDGE_DATA['seed']}",
+                             "network_seeds": [JUDGE_SETTINGS.seed], "balanced": False},
+             "judge": {"data": f"the run's faces (correlation {options.get('correlation')}, data seed "
+                               f"{options.get('seed')})", "network_seeds": [args.judge_seed], "balanced": False},
+             "second_judge": {"data": "the run's faces", "network_seeds": [args.second_judge_seed],
+                              "balanced": False},
+             "climbed": {"data": "the run's faces" if not args.classifier else args.classifier,
+                         "network_seeds": climbed.info.get("settings", {}).get("seed", 0),
+                         "members": climbed.info.get("members", 1), "balanced": bool(climbed.info.get("balanced"))}}
+    about["climbed"]["network_seeds"] = [about["climbed"]["network_seeds"] + 1000 * k
+                                         for k in range(about["climbed"]["members"])]
+    return {"independent": independent, **old, "climbed": climbed}, about
 
 
-def smile_editor(context, registry, classifier, condition=(), **options):
-    """The classifier-gradient per-latent editor of smiling with finder ``options``, as move(z, strengths)."""
-    finder = registry.get("direction_finder", "classifier-gradient").cls(**options)
-    inputs = DirectionInputs(context.G, context.z_dim, classifier, "smiling", condition, device=context.device)
-    return lambda z, strengths: finder.edit(inputs, z, strengths)
+def check_judges(judges: dict, size: int) -> dict:
+    """Each judge on held-out correlation-0 faces: accuracy per attribute, and P(mouth_open) (mean, and the share
+    above 0.5) in each cell of smiling x mouth_open, where the two are independent."""
+    faces = load_faces(size, JUDGE_TEST["n"], seed=JUDGE_TEST["seed"], correlation=JUDGE_TEST["correlation"])
+    truth = faces.attributes > 0.5
+    smile, mouth = truth[:, 0], truth[:, 1]
+    out = {}
+    for who, clf in judges.items():
+        p = clf.probabilities(faces.x)
+        accuracy = ((p > 0.5) == truth).float().mean(0)
+        m = p[:, clf.names.index("mouth_open")]
+        cells = {}
+        for label, mask in (("smiling, closed", smile & ~mouth), ("not smiling, closed", ~smile & ~mouth),
+                            ("smiling, open", smile & mouth), ("not smiling, open", ~smile & mouth)):
+            cells[label] = {"n": int(mask.sum()), "mean": round(float(m[mask].mean()), 4),
+                            "called_open": round(float((m[mask] > 0.5).float().mean()), 4)}
+        out[who] = {"accuracy_per_name": {n: round(float(a), 5) for n, a in zip(clf.names, accuracy)},
+                    "p_mouth_open": cells}
+    return out
 
 
-def movers(context, registry, vectors: dict, meta: dict, fitting_classifier):
-    """(name, attribute, move(z, strengths), kind) for every saved direction and the per-latent editors."""
-    records = meta.get("directions", {})
-    for name, vector in vectors.items():
-        attribute = records.get(name, {}).get("attribute")
-        yield name, attribute, (lambda z, s, v=vector: along_direction(z, v, s)), records.get(name, {}).get("method")
-    # A random unit direction: the drift any move of this length causes, the floor the others are read against.
-    random = torch.nn.functional.normalize(sample_latents(1, context.z_dim, seed=12345)[0], dim=0)
-    yield "random (baseline)", "smiling", (lambda z, s: along_direction(z, random, s)), "none"
-    for label, condition, options in (("", (), {}), (", penalty on mouth_open", ("mouth_open",), {}),
-                                      (", holding mouth_open", ("mouth_open",), {"hold": True}),
-                                      (", holding the others", (), {"hold": True}),
-                                      (", holding the others, refined", (), {"hold": True, "refine": REFINE})):
-        yield (f"smiling (per-latent gradient{label})", "smiling",
-               smile_editor(context, registry, fitting_classifier, condition, **options), "classifier-gradient editor")
+# ---- the edits -------------------------------------------------------------------------------------------
 
-
-def orient(score, move):
-    """For an unsupervised direction: the attribute it changes most, with the sign that increases it."""
-    attribute = max(score.change, key=score.change.get)
-    sign = 1.0 if score.signed[attribute] >= 0 else -1.0
-    return attribute, (lambda z, s: move(z, [sign * v for v in s]))
-
-
-def walked_once(move):
-    """``move`` remembering its last answer: every judge scores the same latents, so a walk is done once."""
+def remembered(make_edit):
+    """``make_edit`` remembering its last answer: every judge scores the same latents, so an edit is made once."""
     last = {}
 
-    def remembered(z, strengths):
-        key = (tuple(z.shape), float(z.sum()), tuple(strengths))
+    def once(z, strengths):
+        key = (tuple(z.shape), float(z.double().sum()), tuple(strengths))
         if last.get("key") != key:
-            last.update(key=key, moved=move(z, strengths))
-        return last["moved"]
-    return remembered
+            last.update(key=key, edited=make_edit(z, strengths))
+        return last["edited"]
+    return once
 
 
-def measure(context, registry, judges: dict, n: int, seed: int) -> list:
+def edits(context, registry, space: str, classifier: str | None):
+    """(name, attribute or None, method, make_edit(z, strengths) -> Edit) for every saved direction of ``space``,
+    a random direction and the per-latent editors, each made by gancli.directions.editing."""
     vectors, meta = context.directions()
+    records = meta.get("directions", {})
+    for name in vectors:
+        if meta["spaces"][name] != space:
+            continue
+        record = records.get(name, {})
+        yield (name, record.get("attribute"), record.get("method"),
+               lambda z, s, name=name: edit(context, registry, name, z, s))
+    # A random unit direction: the drift any move of this length causes, the floor the others are read against.
+    shape = context.spaces.shape(space)
+    generator = torch.Generator().manual_seed(12345)
+    random = torch.randn(shape, generator=generator)
+    random = random / random.norm()
+    yield ("random (baseline)", "smiling", "none",
+           lambda z, s: along_saved(context, "random", random, space, z, s))
+    for label, condition, options in WALKS:
+        yield (f"{PER_LATENT}{label})", "smiling", "classifier-gradient editor",
+               lambda z, s, c=condition, o=options: edit(context, registry, "smiling", z, s,
+                                                         method="classifier-gradient", condition_on=c,
+                                                         method_options=o, classifier=classifier, space=space))
+
+
+def oriented(make_edit, sign: float):
+    return lambda z, s: make_edit(z, [sign * v for v in s])
+
+
+def mouth_along_smile(context, judges: dict, make_edit, n: int, seed: int) -> dict:
+    """For each judge: of the faces it calls closed-mouthed and not smiling at strength 0, how many, and the share
+    it calls open-mouthed at +3 (and its mean P(mouth_open) there, before and after)."""
+    z = context.spaces.sample_z(n, seed)
+    edited = make_edit(z, [STRENGTH, -STRENGTH, 0.0])  # what score_edit asked for: remembered, not walked again
+    up, start = (edited.draw(context, edited.latents[i]) for i in (0, 2))
+    out = {}
+    for who, clf in judges.items():
+        s, m = clf.names.index("smiling"), clf.names.index("mouth_open")
+        p0, p_up = clf.probabilities(start), clf.probabilities(up)
+        closed = (p0[:, m] < 0.5) & (p0[:, s] < 0.5)
+        out[who] = {"closed_not_smiling": int(closed.sum()),
+                    "opened": round(float((p_up[closed, m] > 0.5).float().mean()), 4) if closed.any() else None,
+                    "p_mouth_before": round(float(p0[closed, m].mean()), 4) if closed.any() else None,
+                    "p_mouth_after": round(float(p_up[closed, m].mean()), 4) if closed.any() else None,
+                    "smiling_after": round(float((p_up[closed, s] > 0.5).float().mean()), 4) if closed.any() else None}
+    return out
+
+
+def measure(context, registry, judges: dict, space: str, classifier: str | None, n: int, seed: int,
+            only=()) -> list:
     rows = []
-    for name, attribute, move, method in movers(context, registry, vectors, meta, judges["fitting"]):
+    for name, attribute, method, make_edit in edits(context, registry, space, classifier):
+        if only and name not in only:
+            continue
         started = time.perf_counter()
-        oriented = None
-        if attribute is None:
-            first = score_edit(context.G, judges["fitting"], context.z_dim, name, None, move, n, seed=seed)
-            attribute, move = orient(first, move)
-            oriented = attribute
-        row = {"name": name, "method": method, "attribute": attribute, "unsupervised_match": oriented}
-        move = walked_once(move)
+        make_edit = remembered(make_edit)
+        match = None
+        if attribute is None:  # unsupervised: the attribute it moves most by the independent judge, oriented
+            first = score_edit(context, judges["independent"], name, None, make_edit, n, STRENGTH, seed)
+            match = attribute = max(first.change, key=first.change.get)
+            make_edit = remembered(oriented(make_edit, 1.0 if first.signed[attribute] >= 0 else -1.0))
+        row = {"name": name, "method": method, "attribute": attribute, "unsupervised_match": match}
         for who, clf in judges.items():
-            row[who] = score_edit(context.G, clf, context.z_dim, name, attribute, move, n, seed=seed).as_json()
+            row[who] = score_edit(context, clf, name, attribute, make_edit, n, STRENGTH, seed).as_json()
+        if attribute == "smiling" and match is None:
+            row["mouth"] = mouth_along_smile(context, judges, make_edit, n, seed)
         row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
-        print(f"{name:<48} success {row['judge']['success']:.3f} drift {row['judge']['drift']:.3f} "
-              f"({row['seconds']} s)", flush=True)
+        print(f"{name:<64} " + "  ".join(f"{who} {row[who]['success']:.3f}/{row[who]['drift']:.3f}"
+                                         for who in judges) + f" ({row['seconds']} s)", flush=True)
     return rows
 
 
-def strips(context, registry, fitting_classifier, out_dir: str, seed: int) -> list:
+def strips(context, registry, space: str, classifier: str | None, out_dir: str, seed: int) -> list:
     vectors, _ = context.directions()
     written = []
     os.makedirs(out_dir, exist_ok=True)
-    z = sample_latents(5, context.z_dim, seed)
+    suffix = "" if space == "z" else f"@{space}"
+    z = context.spaces.sample_z(5, seed)
     strengths = [-3, -2, -1, 0, 1, 2, 3]
     real = load_faces(32, 24, seed=0, correlation=0.6).x
     save_samples(real, os.path.join(out_dir, "real.png"), "image", nrow=12)
     written.append(os.path.join(out_dir, "real.png"))
     for name in STRIPS:
+        name += suffix
         if name not in vectors:
             continue
-        edit = Edit(along_direction(z, vectors[name], strengths), strengths, name)
-        path = os.path.join(out_dir, f"{name}.png")
-        save_samples(edit.images(context), path, "image", nrow=len(strengths))
+        path = os.path.join(out_dir, f"{name.replace('@', '-at-')}.png")
+        save_samples(edit(context, registry, name, z, strengths).images(context), path, "image", nrow=len(strengths))
         written.append(path)
     # The per-latent editor that holds the other attributes and refines on the sphere, on the same latents.
-    move = smile_editor(context, registry, fitting_classifier, hold=True, refine=REFINE)
-    edit = Edit(move(z, strengths), strengths, "held and refined")
+    held = edit(context, registry, "smiling", z, strengths, method="classifier-gradient",
+                method_options=("hold=true", f"refine={REFINE}"), classifier=classifier, space=space)
     path = os.path.join(out_dir, "smiling-held-refined.png")
-    save_samples(edit.images(context), path, "image", nrow=len(strengths))
+    save_samples(held.images(context), path, "image", nrow=len(strengths))
     return written + [path]
 
+
+# ---- the tables ------------------------------------------------------------------------------------------
 
 def pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def judge_table(result: dict) -> list:
+    about, checks = result["judges"], result["judge_checks"]
+    names = result["attributes"]
+    lines = ["| judge | trained on | network seeds | " + " | ".join(f"accuracy: {a}" for a in names)
+             + " | P(mouth_open): smiling, closed | not smiling, closed | smiling, open | not smiling, open |",
+             "|---|---|---|" + "---:|" * (len(names) + 4)]
+    for who in JUDGES:
+        a, c = about[who], checks[who]
+        kind = f"{a['data']}" + (f", {a['members']} networks" if a.get("members", 1) > 1 else "") + (
+            ", balanced" if a.get("balanced") else "")
+        cells = c["p_mouth_open"]
+        lines.append(f"| {who.replace('_', ' ')} | {kind} | {', '.join(map(str, a['network_seeds']))} | "
+                     + " | ".join(pct(c["accuracy_per_name"][n]) for n in names) + " | "
+                     + " | ".join(f"{cells[k]['mean']:.3f} ({pct(cells[k]['called_open'])} open)"
+                                  for k in ("smiling, closed", "not smiling, closed", "smiling, open",
+                                            "not smiling, open")) + " |")
+    return lines
+
+
 def tables(result: dict) -> str:
     rows, names = result["rows"], result["attributes"]
-    lines = ["Measured by `python bench/directions.py` "
-             f"({result['samples']} latents from seed {result['seed']}, strength ±{result['strength']:g}, "
-             f"run `{result['run']}`). Judge: an attribute classifier trained from another seed "
-             f"(held-out accuracy {pct(result['judge_accuracy'])}); in brackets the classifier the directions were "
-             f"fitted with and the gradient editors climb (an ensemble of {result['fitting_members']} networks, "
-             "seeds 0, 1000, …).", "",
-             f"The last column is a second judge's (seed {result['second_judge_seed']}) success / drift.", "",
-             "| edit | method | attribute | success | drift (others) | Δ mouth_open | latent step | second judge |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"Measured by `{result['command']}` ({result['samples']} latents from seed {result['seed']}, strength "
+             f"±{result['strength']:g}, run `{result['run']}`, space {result['space']}). Success / drift by four "
+             "classifiers; **independent** is the protocol's judge (trained on correlation-0 faces, seeds of its "
+             "own); *judge* and *second judge* are the old judges (trained on the run's correlated faces, network "
+             "seeds 1 and 2), *climbed* the classifier the directions were fitted with and the gradient editors "
+             "climb. Δ mouth_open is the independent judge's.", "",
+             f"The judges on {result['judge_test']['n']:,} held-out faces drawn with correlation 0 (seed "
+             f"{result['judge_test']['seed']}), where smile and open mouth are independent: accuracy per attribute "
+             "and the mean P(mouth_open) in each smile × mouth cell (in brackets: the share called open).", "",
+             *judge_table(result), "",
+             "| edit | method | attribute | success | drift (others) | Δ mouth_open | judge | second judge | climbed "
+             "| latent step |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
-        j, f, k = row["judge"], row["fitting"], row["second_judge"]
+        j = row["independent"]
         attribute = row["attribute"] + (" (best match)" if row["unsupervised_match"] else "")
-        lines.append(f"| `{row['name']}` | {row['method']} | {attribute} | {pct(j['success'])} ({pct(f['success'])}) "
-                     f"| {j['drift']:.3f} ({f['drift']:.3f}) | {j['change'].get('mouth_open', 0):.3f} "
-                     f"| {j['latent_step']:.2f} | {pct(k['success'])} / {k['drift']:.3f} |")
-    lines += ["", "Re-scoring matrix (judge): mean |Δ probability| of each attribute (columns) when moving along each "
-              "edit (rows) by ±3; the edit's own attribute in bold.", "",
-              "| edit | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        others = " | ".join(f"{pct(row[w]['success'])} / {row[w]['drift']:.3f}" for w in JUDGES[1:])
+        lines.append(f"| `{row['name']}` | {row['method']} | {attribute} | {pct(j['success'])} | {j['drift']:.3f} "
+                     f"| {j['change'].get('mouth_open', 0):.3f} | {others} | {j['latent_step']:.2f} |")
+    smiles = [row for row in rows if "mouth" in row]
+    if smiles:
+        lines += ["", "The mouth along every smile edit: of the faces a judge calls closed-mouthed and not smiling at "
+                  "strength 0 (how many, of the latents), the share it calls open-mouthed at +3, and its mean "
+                  "P(mouth_open) before → after.", "",
+                  "| edit | " + " | ".join(w.replace("_", " ") for w in JUDGES) + " |", "|---|" + "---:|" * len(JUDGES)]
+        for row in smiles:
+            cells = []
+            for who in JUDGES:
+                m = row["mouth"][who]
+                cells.append("–" if m["opened"] is None else
+                             f"{pct(m['opened'])} of {m['closed_not_smiling']} ({m['p_mouth_before']:.2f} → "
+                             f"{m['p_mouth_after']:.2f})")
+            lines.append(f"| `{row['name']}` | " + " | ".join(cells) + " |")
+    lines += ["", "Re-scoring matrix: mean |Δ probability| of each attribute (columns) when moving along each edit "
+              "(rows) by ±3, by the independent judge / by the old judge; the edit's own attribute in bold.", "",
+              "| edit | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for row in rows:
-        cells = [f"**{row['judge']['change'][a]:.3f}**" if a == row["attribute"] else f"{row['judge']['change'][a]:.3f}"
-                 for a in names]
+        cells = []
+        for a in names:
+            cell = f"{row['independent']['change'][a]:.3f} / {row['judge']['change'][a]:.3f}"
+            cells.append(f"**{cell}**" if a == row["attribute"] else cell)
         lines.append(f"| `{row['name']}` | " + " | ".join(cells) + " |")
-    lines += ["", "Goals: " + "; ".join(result["goals"]), ""]
-    return "\n".join(lines)
+    if result["goals"]:
+        lines += ["", "Goals, by the independent judge (old judge in brackets): " + "; ".join(result["goals"])]
+    return "\n".join(lines + [""])
 
 
 def goals(rows: list) -> list:
-    by_name = {row["name"]: row["judge"] for row in rows}
+    by_name = {row["name"]: row for row in rows}
     notes = []
     smiles = [row for row in rows if row["attribute"] == "smiling" and not row["unsupervised_match"]
               and row["method"] != "none"]
 
-    def met(row):
-        return row["judge"]["success"] >= 0.9 and row["judge"]["drift"] <= 0.10
+    def met(score):
+        return score["success"] >= 0.9 and score["drift"] <= 0.10
 
+    if not smiles:
+        return notes
     # The smile edit to hold against the goal: the most successful that meets it, else the one drifting least.
-    passing = [r for r in smiles if met(r)]
-    best = (max(passing, key=lambda r: r["judge"]["success"]) if passing
-            else min(smiles, key=lambda r: r["judge"]["drift"]))
-    for row in [r for r in smiles if r["name"] == "smiling"] + [best]:
-        s, second = row["judge"], row["second_judge"]
+    passing = [r for r in smiles if met(r["independent"])]
+    best = (max(passing, key=lambda r: r["independent"]["success"]) if passing
+            else min(smiles, key=lambda r: r["independent"]["drift"]))
+    for row in [r for r in smiles if r["name"] == "smiling" and r is not best] + [best]:
+        s, old = row["independent"], row["judge"]
         notes.append(f"`{row['name']}` success {pct(s['success'])} (goal ≥ 90%), drift {s['drift']:.3f} "
-                     f"(goal ≤ 0.10): {'met' if met(row) else 'missed'} (second judge: {pct(second['success'])}, "
-                     f"{second['drift']:.3f})")
-    per_latent = "smiling (per-latent gradient"
+                     f"(goal ≤ 0.10): {'met' if met(s) else 'missed'} (old judge: {pct(old['success'])}, "
+                     f"{old['drift']:.3f}, {'met' if met(old) else 'missed'})")
     for plain, conditional in (("smiling", "smiling-cond-mouth_open"),
                                ("smiling-gradient", "smiling-gradient-cond-mouth_open"),
-                               (f"{per_latent})", f"{per_latent}, penalty on mouth_open)"),
-                               (f"{per_latent})", f"{per_latent}, holding mouth_open)")):
+                               (f"{PER_LATENT})", f"{PER_LATENT}, penalty on mouth_open)"),
+                               (f"{PER_LATENT})", f"{PER_LATENT}, holding mouth_open)")):
         if plain in by_name and conditional in by_name:
-            a, b = by_name[plain]["change"]["mouth_open"], by_name[conditional]["change"]["mouth_open"]
-            ratio = b / a if a else float("nan")
+            parts = []
+            for who in ("independent", "judge"):
+                a = by_name[plain][who]["change"]["mouth_open"]
+                b = by_name[conditional][who]["change"]["mouth_open"]
+                parts.append((a, b, b / a if a else float("nan")))
+            (a, b, ratio), (_, _, old) = parts
             notes.append(f"`{conditional}` moves mouth_open {b:.3f} vs {a:.3f} unconditional (×{ratio:.2f}, "
-                         f"goal ≤ ×0.5: {'met' if ratio <= 0.5 else 'missed'})")
+                         f"goal ≤ ×0.5: {'met' if ratio <= 0.5 else 'missed'}; old judge ×{old:.2f})")
     return notes
 
 
@@ -214,35 +346,45 @@ def write_doc(section: str) -> None:
         fh.write(f"{head}{START}\n{section}\n{END}{tail}")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", default="pretrained:faces")
+    parser.add_argument("--space", choices=("z", "w", "w+"), help="the latent space whose directions are scored "
+                        "and where the walks move (default: W when the run has it, else Z)")
+    parser.add_argument("--classifier", help="the classifier the per-latent editors climb (default: the run's own)")
     parser.add_argument("-n", type=int, default=500, help="latents scored per edit")
     parser.add_argument("--seed", type=int, default=1, help="seed of the scored latents (directions were fitted on 0)")
-    parser.add_argument("--judge-seed", type=int, default=1, help="training seed of the independent judge")
-    parser.add_argument("--second-judge-seed", type=int, default=2, help="training seed of a second judge")
+    parser.add_argument("--judge-seed", type=int, default=1, help="network seed of the old judge")
+    parser.add_argument("--second-judge-seed", type=int, default=2, help="network seed of the second old judge")
+    parser.add_argument("--only", action="append", default=[], help="score only this edit (repeatable)")
+    parser.add_argument("--json", help="where to write the results (default docs/controllable.json)")
     parser.add_argument("--no-docs", action="store_true", help="print and write JSON only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     registry = get_registry()
     context = open_run(args.run, registry)
-    fitting = load_classifier_for(context, registry)
-    other = judge(registry, context.meta["data"], args.judge_seed)
-    second = judge(registry, context.meta["data"], args.second_judge_seed)
-    rows = measure(context, registry, {"judge": other, "second_judge": second, "fitting": fitting}, args.n,
-                   args.seed)
-    result = {"run": args.run, "samples": args.n, "seed": args.seed, "strength": 3.0, "attributes": fitting.names,
-              "judge_accuracy": other.accuracy, "judge_accuracy_per_name": other.info.get("accuracy_per_name"),
-              "fitting_accuracy_per_name": fitting.info.get("accuracy_per_name"),
-              "second_judge_seed": args.second_judge_seed, "fitting_members": fitting.info.get("members", 1),
-              "rows": rows}
+    space = context.spaces.check_space(args.space or context.default_space)
+    judges, about = load_judges(context, registry, args)
+    size = int(context.meta["spec"]["shape"][-1])
+    checks = check_judges(judges, size)
+    for who in JUDGES:
+        print(f"{who:<13} held-out correlation-0 accuracy {checks[who]['accuracy_per_name']}; P(mouth_open) "
+              + ", ".join(f"{k}: {v['mean']:.3f}" for k, v in checks[who]["p_mouth_open"].items()), flush=True)
+    rows = measure(context, registry, judges, space, args.classifier, args.n, args.seed, tuple(args.only))
+    command = " ".join(["python bench/directions.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
+    result = {"command": command, "run": args.run, "space": space, "samples": args.n, "seed": args.seed,
+              "strength": STRENGTH, "attributes": judges["independent"].names, "judges": about,
+              "judge_checks": checks, "judge_test": JUDGE_TEST, "rows": rows}
     result["goals"] = goals(rows)
     print("\n".join(result["goals"]))
-    with open(os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
+    with open(args.json or os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
         json.dump(result, fh, indent=2)
-    if not args.no_docs:
-        strips(context, registry, fitting, os.path.join(ROOT, "docs", "images", "controllable"), seed=7)
+    if not (args.no_docs or args.only):
+        strips(context, registry, space, args.classifier, os.path.join(ROOT, "docs", "images", "controllable"),
+               seed=7)
         write_doc(tables(result))
+    else:
+        print(tables(result))
 
 
 if __name__ == "__main__":
