@@ -266,3 +266,21 @@ def test_classifier_train_balances_by_default_and_records_it(tmp_path, monkeypat
     assert not json.loads(plain.output)["balanced"] and json.loads(plain.output)["cache"] != report["cache"]
     text = run(*args)
     assert text.exit_code == 0 and "cached" in text.output and "balanced: largest pairwise" in text.output
+
+
+def test_the_independent_judge_shares_no_seed_and_no_correlation_with_what_it_judges():
+    import json
+    import os
+
+    from gancli.classifiers.attributes import ATTRIBUTE_SETTINGS
+    from gancli.classifiers.judge import JUDGE_DATA, JUDGE_SETTINGS, JUDGE_TEST
+    from gancli.pretrained import ROOT
+
+    with open(os.path.join(ROOT, "faces", "run.json")) as fh:
+        generator_data = json.load(fh)["data"]["options"]
+    climbed = {ATTRIBUTE_SETTINGS.seed + 1000 * k for k in range(ATTRIBUTE_SETTINGS.members)}
+    old_judges = {1, 2}
+    assert JUDGE_DATA["correlation"] == 0 and JUDGE_TEST["correlation"] == 0
+    assert len({JUDGE_DATA["seed"], JUDGE_TEST["seed"], generator_data["seed"]}) == 3
+    assert JUDGE_SETTINGS.seed not in climbed | old_judges and JUDGE_SETTINGS.members == 1
+    assert not JUDGE_SETTINGS.balance  # independent by drawing, not by weights
