@@ -45,6 +45,8 @@ def load() -> dict:
 
 
 def save(results: dict) -> None:
+    """Merge into what is on disk: another bench process may have saved its own measurements meanwhile."""
+    results.update({k: v for k, v in load().items() if k not in results})
     with open(RESULTS + ".tmp", "w") as fh:
         json.dump(results, fh, indent=2)
     os.replace(RESULTS + ".tmp", RESULTS)
