@@ -252,7 +252,7 @@ def test_a_cached_unbalanced_classifier_is_not_reused_as_a_balanced_one(tmp_path
 def test_classifier_train_balances_by_default_and_records_it(tmp_path, monkeypatch):
     import json
 
-    from helpers import run
+    from helpers import one_line_error, run
 
     monkeypatch.setenv("GANCLI_CACHE_DIR", str(tmp_path / "cache"))
     args = ["classifier", "train", "--data", "faces", "--data-opt", "n=80", "--steps", "3", "--members", "1"]
@@ -266,6 +266,10 @@ def test_classifier_train_balances_by_default_and_records_it(tmp_path, monkeypat
     assert not json.loads(plain.output)["balanced"] and json.loads(plain.output)["cache"] != report["cache"]
     text = run(*args)
     assert text.exit_code == 0 and "cached" in text.output and "balanced: largest pairwise" in text.output
+    capped = run(*args, "--balance-max-weight", "3", "--json")
+    assert json.loads(capped.output)["cache"] != report["cache"]
+    assert load_classifier(json.loads(capped.output)["cache"]).info["settings"]["balance_max_weight"] == 3
+    one_line_error(run(*args, "--balance-max-weight", "0.5"), "--balance-max-weight must be above 1")
 
 
 def test_the_independent_judge_shares_no_seed_and_no_correlation_with_what_it_judges():

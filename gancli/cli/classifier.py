@@ -31,9 +31,17 @@ The classifier is cached (in $GANCLI_CACHE_DIR, default ~/.cache/gancli), where 
 finds it for runs trained on the same data; -o also writes a copy.
 
 \b
+Attribute combinations are balanced by default: each training image is weighted so that, under the weights,
+every pair of attributes is independent and each keeps its frequency (entropy balancing of the pairwise
+tables; weights capped at --balance-max-weight times their mean). The classifier then cannot read one
+attribute from another the data pairs it with (an open mouth from a smile), which editing needs.
+--no-balance trains on the data as it is. What balancing did is printed and saved with the model.
+
+\b
 Examples:
   gancli classifier train --data faces
   gancli classifier train --data faces --data-opt correlation=0 -o faces-independent.safetensors
+  gancli classifier train --data faces --no-balance --members 1
 """)
 @click.option("--data", required=True, help="dataset with attributes: faces, or celeba:PATH")
 @click.option("--data-opt", multiple=True, metavar="KEY=VALUE", help="dataset option (repeatable)")
@@ -43,15 +51,20 @@ Examples:
                                          "better; 1: a single network")
 @click.option("--balance/--no-balance", default=None,
               help="weight training images so attributes are pairwise independent, frequencies kept (default: on)")
+@click.option("--balance-max-weight", type=float, metavar="W",
+              help="cap on an image's balancing weight, in units of the mean weight (default 20); lower keeps more "
+                   "effective images, higher removes more correlation")
 @click.option("-o", "--output", type=click.Path(), help="also write the classifier to this .safetensors file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def train(data, data_opt, steps, members, balance, output, as_json):
+def train(data, data_opt, steps, members, balance, balance_max_weight, output, as_json):
     if output and not output.lower().endswith(".safetensors"):
         raise GancliError(f"output {output} must end in .safetensors")
     if steps is not None and steps < 1:
         raise GancliError(f"--steps must be at least 1, got {steps}")
     if members is not None and members < 1:
         raise GancliError(f"--members must be at least 1, got {members}")
+    if balance_max_weight is not None and not balance_max_weight > 1:
+        raise GancliError(f"--balance-max-weight must be above 1 (the mean weight), got {balance_max_weight:g}")
     registry = registry_for_command()
 
     from ..classifiers import attribute_classifier
@@ -59,7 +72,8 @@ def train(data, data_opt, steps, members, balance, output, as_json):
     from ..engine.plan import data_choice, parse_or_dict
 
     choice = data_choice(registry, data, parse_or_dict(list(data_opt)))
-    overrides = {"members": members, "max_steps": steps, "balance": balance}
+    overrides = {"members": members, "max_steps": steps, "balance": balance,
+                 "balance_max_weight": balance_max_weight}
     settings = replace(ATTRIBUTE_SETTINGS, **{k: v for k, v in overrides.items() if v is not None})
     progress = _progress() if is_interactive() and not as_json else None
     try:
