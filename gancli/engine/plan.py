@@ -125,33 +125,32 @@ def _g_reg_choices(registry: Registry, config: TrainConfig) -> list:
         if len(requested) > 1:
             raise GancliError("--g-reg none cannot be combined with generator regularizers")
         requested = []
-    entries = [registry.get("generator_regularizer", name) for name in requested]
-    names = [e.name for e in entries]
-    raw = parse_or_dict(config.g_reg_opt)
-    if raw and not names:
-        raise GancliError("--g-reg-opt needs a generator regularizer to apply to: add --g-reg NAME "
-                          "(see gancli list generator-regularizers)")
-    if len(set(names)) != len(names):
-        raise GancliError(f"each generator regularizer can be used once; got {', '.join(names)}")
-    per = _enforcer_options(names, raw, "--g-reg-opt", "generator regularizer")
-    return [Choice(e, resolve(e.cls.Options, per[e.name], f'generator regularizer "{e.name}"')) for e in entries]
+    return _named_choices(registry, "generator_regularizer", requested, config.g_reg_opt, "--g-reg-opt",
+                          "a generator regularizer", "--g-reg NAME", "generator regularizer", "generator-regularizers")
 
 
 def _augment_choices(registry: Registry, config: TrainConfig, loss: Choice) -> list:
     """The augmentations of ``--augment A,B`` with their ``--augment-opt`` values, in order."""
-    entries = [registry.get("augmentation", name) for name in config.augment_names]
-    names = [e.name for e in entries]
-    raw = parse_or_dict(config.augment_opt)
-    if raw and not names:
-        raise GancliError("--augment-opt needs augmentations to apply to: add --augment NAME,... "
-                          "(see gancli list augmentations)")
-    if len(set(names)) != len(names):
-        raise GancliError(f"each augmentation can be used once; got {', '.join(names)}")
-    if names and config.augment_p == "auto" and loss.entry.cls.output == "critic":
+    if config.augment_names and config.augment_p == "auto" and loss.entry.cls.output == "critic":
         raise GancliError(f'--augment-p auto reads the sign of D(real), which means nothing for the unbounded critic '
                           f'of loss "{loss.entry.name}"; give a fixed probability, e.g. --augment-p 0.5')
-    per = _enforcer_options(names, raw, "--augment-opt", "augmentation")
-    return [Choice(e, resolve(e.cls.Options, per[e.name], f'augmentation "{e.name}"')) for e in entries]
+    return _named_choices(registry, "augmentation", config.augment_names, config.augment_opt, "--augment-opt",
+                          "augmentations", "--augment NAME,...", "augmentation", "augmentations")
+
+
+def _named_choices(registry: Registry, kind: str, requested, options, flag: str, needs: str, add: str, noun: str,
+                   listing: str) -> list:
+    """Components of ``kind`` named once each, with ``flag`` values split per component (``name.key=v`` or
+    ``key=v`` for all)."""
+    entries = [registry.get(kind, name) for name in requested]
+    names = [e.name for e in entries]
+    raw = parse_or_dict(options)
+    if raw and not names:
+        raise GancliError(f"{flag} needs {needs} to apply to: add {add} (see gancli list {listing})")
+    if len(set(names)) != len(names):
+        raise GancliError(f"each {noun} can be used once; got {', '.join(names)}")
+    per = _enforcer_options(names, raw, flag, noun)
+    return [Choice(e, resolve(e.cls.Options, per[e.name], f'{noun} "{e.name}"')) for e in entries]
 
 
 def _check_enforcers(registry: Registry, loss: Choice, lipschitz: list, explicit_none: bool) -> None:
