@@ -85,17 +85,20 @@ def last_metrics(run_dir: str) -> dict:
         return json.loads(fh.read().strip().splitlines()[-1])
 
 
-def quality(results: dict, minutes: float, again: bool, datasets) -> None:
+def quality(results: dict, minutes: float, again: bool, datasets, reuse: bool = False) -> None:
     for data in datasets:
         data_args = DATA[data]
         key = f"quality/{data}/{minutes:g}min"
         if key in results and not again:
             continue
         runs = {arch: os.path.join(WORK, f"{data}-{arch}-{minutes:g}min") for arch in RECIPES}
-        for run_dir in runs.values():
-            subprocess.run(["rm", "-rf", run_dir])
         jobs = {arch: ["train", *data_args, *RECIPES[arch], *COMMON, "--out", runs[arch]] for arch in RECIPES}
-        commands = train_for(jobs, minutes * 60)
+        if reuse and all(os.path.isfile(os.path.join(r, "generator.safetensors")) for r in runs.values()):
+            commands = {arch: shown(args) for arch, args in jobs.items()}  # trained by an earlier, stopped bench
+        else:
+            for run_dir in runs.values():
+                subprocess.run(["rm", "-rf", run_dir])
+            commands = train_for(jobs, minutes * 60)
         entry = {"minutes": minutes, "runs": {}}
         for arch, run_dir in runs.items():
             evaluation = gancli_json(["evaluate", run_dir, "--json", "--no-record"])
@@ -226,13 +229,15 @@ def main() -> None:
     parser.add_argument("what", choices=("quality", "truncation", "speed", "render"))
     parser.add_argument("--minutes", type=float, default=10.0, help="training wall time per run (quality)")
     parser.add_argument("--again", action="store_true", help="redo measurements already saved")
+    parser.add_argument("--reuse", action="store_true", help="quality: evaluate the runs an earlier, stopped bench "
+                        "trained for the same minutes instead of training them again")
     parser.add_argument("--data", action="append", choices=sorted(DATA), help="dataset for quality (repeatable; "
                         "default: all)")
     args = parser.parse_args()
     os.makedirs(WORK, exist_ok=True)
     results = load()
     if args.what == "quality":
-        quality(results, args.minutes, args.again, args.data or list(DATA))
+        quality(results, args.minutes, args.again, args.data or list(DATA), args.reuse)
     elif args.what == "truncation":
         truncation(results, args.again)
     elif args.what == "speed":

@@ -49,6 +49,15 @@ class LazyGroup(click.Group):
             click.echo("Error: this command needs PyTorch, which is not installed: pip install torch "
                        "(only `gancli generate` works without it)", err=True)
             ctx.exit(1)
+        except (RuntimeError, MemoryError) as exc:
+            from ..engine.memory import requested
+
+            asked = requested(exc)
+            if asked is None:
+                raise
+            click.echo(f"Error: out of memory: the command asked for {asked}; ask for less at once (a smaller -n "
+                       "or --batch-size)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

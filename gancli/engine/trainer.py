@@ -24,7 +24,7 @@ from ..augment.pipeline import AugmentPipeline
 from ..components import LipschitzEnforcer
 from ..errors import GancliError
 from ..latents import LatentSpaces
-from . import checkpoint, distributed, runs, speed
+from . import checkpoint, distributed, memory, runs, speed
 from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_values
 from .images import save_samples
 from .plan import Plan
@@ -596,4 +596,13 @@ def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bo
     if world.is_main:
         with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
             json.dump(plan.as_json(), fh, indent=2)
-    return trainer.run()
+    try:
+        return trainer.run()
+    except (RuntimeError, MemoryError) as exc:
+        asked = memory.requested(exc)
+        if asked is None:
+            raise
+        if world.is_main and not resume and not runs.checkpoints(run_dir):
+            os.remove(os.path.join(run_dir, runs.RUN_JSON))  # nothing trained: leave --out free for the retry
+        raise GancliError(f"out of memory on {trainer.device} at --batch-size {plan.config.batch_size}: a step "
+                          f"asked for {asked}; choose a smaller --batch-size") from None
