@@ -1,6 +1,8 @@
-"""Built-in datasets: bundled digits, 2-D mixtures, image folders, local MNIST files, drawn faces and CelebA."""
+"""Built-in datasets: bundled digits, 2-D mixtures, image folders, local MNIST files, Fashion-MNIST, drawn faces and
+CelebA."""
 
 import gancli
+from gancli.data.fashion_mnist import DEBIAN_DIR
 
 
 class DigitsDataset(gancli.Dataset):
@@ -83,6 +85,29 @@ class MNISTDataset(gancli.Dataset):
         return load_mnist(self.path, self.split, self.size)
 
 
+class FashionMNISTDataset(gancli.Dataset):
+    """Fashion-MNIST (70,000 28x28 garments, 10 classes): the Debian package's files, or fashion-mnist:PATH."""
+
+    argument = "path"
+
+    class Options(gancli.Options):
+        path: str = gancli.field("", help=f"folder with the four IDX files (.gz or not); empty: {DEBIAN_DIR}, where "
+                                 "the Debian package puts them")
+        split: str = gancli.field("train", help="train: 60,000 images; test: 10,000 (what evaluation compares with)",
+                                  choices=("train", "test"))
+        size: int = gancli.field(28, help="image side in pixels", min=4)
+
+    def load(self):
+        from gancli.data.fashion_mnist import load_fashion_mnist
+
+        return load_fashion_mnist(self.path, self.split, self.size)
+
+    def evaluation_splits(self):
+        """The published protocol: compare with the test images, which training never sees, and train gancli's
+        classifier (the features of its Fréchet distance, the judge of its modes) on the training images."""
+        return {"reference": {"split": "test"}, "classifier": {"split": "train"}}
+
+
 class StackedDigitsDataset(gancli.Dataset):
     """Three built-in digits stacked as RGB channels: 1,000 modes (the stacked-MNIST protocol); labels 000-999."""
 
@@ -148,6 +173,7 @@ def register_datasets(register):
     register("grid", GridDataset)
     register("folder", FolderDataset, aliases=("images",))
     register("mnist", MNISTDataset)
+    register("fashion-mnist", FashionMNISTDataset)
     register("stacked-digits", StackedDigitsDataset)
     register("faces", FacesDataset)
     register("celeba", CelebADataset)

@@ -3,6 +3,10 @@
 The real data is split once (a fixed seed) into halves A and B. Generated samples are compared with A;
 the floor compares B with A the same way and with the same number of samples, so the two figures sit side
 by side: a generator cannot be expected to beat the floor, which is what sampling noise alone gives.
+
+The real data is the training data, unless its dataset names other splits for evaluation
+(``evaluation_splits()``: Fashion-MNIST is compared with its test split, and gancli's classifier is trained on
+its training split); ``--data-opt`` still has the last word.
 """
 
 from __future__ import annotations
@@ -51,7 +55,10 @@ class Evaluator:
 
     def __init__(self, registry, request: EvalRequest, source: SampleSource, say=print, progress=None):
         self.registry, self.request, self.say, self.progress = registry, request, say, progress
-        self.data_choice = self._data_choice(source)
+        trained_on = self._data_choice(source)
+        self.data_choice = self._split_choice(trained_on, "reference", request.data_options)
+        self._classifier_choice = self._split_choice(trained_on, "classifier")
+        self._classifier_source = None  # (choice, dataset, bundle) the classifier trains on, loaded when needed
         self.dataset = self.data_choice.build()
         self.bundle = self.dataset.load()
         for note in self.bundle.notes:
@@ -87,6 +94,20 @@ class Evaluator:
             raise GancliError(missing_component_message("dataset", item))
         options = {**item.get("options", {}), **parse_or_dict(request.data_options or {})}
         return choose(self.registry, "dataset", item["name"], options)
+
+    def _split_choice(self, choice, role: str, overrides=None):
+        """The data evaluation uses as ``role``: "reference" (what samples are compared with) or "classifier" (what
+        gancli's classifier trains on). A dataset whose class has ``evaluation_splits()``, returning options per
+        role (``{"reference": {"split": "test"}, "classifier": {"split": "train"}}``), gets them laid over the
+        options it was trained with, and ``overrides`` (the user's --data-opt) over those; others keep ``choice``."""
+        from ..engine.plan import choose, parse_or_dict
+
+        splits = getattr(choice.build(), "evaluation_splits", None)  # building a dataset loads nothing
+        options = (splits() or {}).get(role) if splits else None
+        if not options:
+            return choice
+        merged = {**choice.options, **options, **parse_or_dict(overrides or {})}
+        return choose(self.registry, "dataset", choice.entry.name, merged)
 
     def check_source(self, source: SampleSource) -> None:
         """A generator whose samples cannot be compared with this dataset is refused."""
@@ -180,12 +201,25 @@ class Evaluator:
     def _classifier(self, robust: bool = False):
         """gancli's classifier of this dataset, built once (the plain one serves features and classes alike)."""
         if robust not in self._classifiers:
-            extractor = classifier_extractor(self.registry, self.setting.data_name, self.setting.data_options,
-                                             self.dataset, self.bundle, self._training_progress, robust)
+            choice, dataset, bundle = self._classifier_data()
+            extractor = classifier_extractor(self.registry, choice.entry.name, dict(choice.options), dataset, bundle,
+                                             self._training_progress, robust)
             if extractor.info["trained_now"]:
                 self.say(f"trained {extractor.info['name']}; cached in {extractor.info['file']}")
             self._classifiers[robust] = extractor
         return self._classifiers[robust]
+
+    def _classifier_data(self) -> tuple:
+        """(choice, dataset, bundle) of the data gancli's classifier trains on: the reference data itself, unless
+        the dataset names another split for it (loaded once, when a metric first needs the classifier)."""
+        if self._classifier_source is None:
+            choice = self._classifier_choice
+            if choice.options == self.data_choice.options:
+                self._classifier_source = (choice, self.dataset, self.bundle)
+            else:
+                dataset = choice.build()
+                self._classifier_source = (choice, dataset, dataset.load())
+        return self._classifier_source
 
     def _training_progress(self, step: int, total: int) -> None:
         if step == 1:

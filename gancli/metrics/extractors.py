@@ -1,7 +1,8 @@
 """What turns samples into feature vectors (for the Fréchet, kernel and k-NN metrics) and into classes
 (for class accuracy and mode counts).
 
-- Built in: a classifier gancli trains on the dataset's own labels, cached (gancli.classifiers); for a
+- Built in: a classifier gancli trains on the dataset's own labels (of the split its ``evaluation_splits()``
+  names for the classifier, where it has one), cached (gancli.classifiers); for a
   dataset whose channels are images of another dataset (``channel_source()``, as stacked-digits has), a
   classifier of that dataset applied to each channel.
 - ``--inception PATH``: NVIDIA's TorchScript Inception-v3 (``inception-2015-12-05.pt``, the network
