@@ -63,6 +63,7 @@ class LatentSpaces:
         self.G, self.z_dim, self.num_classes, self.device = G, int(z_dim), int(num_classes), device
         self.spaces = spaces_of(G)
         self._scale = None
+        self._views = {}
 
     @classmethod
     def of(cls, G, meta: dict, device: str = "cpu") -> "LatentSpaces":
@@ -209,7 +210,12 @@ class LatentSpaces:
 
     # ---- the view direction finders get ------------------------------------------------------------
     def view(self, space: str) -> "SpaceView":
-        return SpaceView(self, self.check_space(space))
+        """The view of ``space``, one per space (so finders that score the same latents can tell it is the same
+        generator, see gancli.directions.methods.attribute_logits)."""
+        space = self.check_space(space)
+        if space not in self._views:
+            self._views[space] = SpaceView(self, space)
+        return self._views[space]
 
 
 class SpaceView:

@@ -116,9 +116,9 @@ def load_classifier_for(context: RunContext, registry, path: str | None = None, 
         if not os.path.isfile(path):
             raise GancliError(f"classifier file {path} does not exist; train one with: gancli classifier train "
                               f"--data NAME -o {path}")
-        classifier, source = load_classifier(path), path
+        classifier, source = _loaded(context, path, load_classifier), path
     elif own and os.path.isfile(own):
-        classifier, source = load_classifier(own), own
+        classifier, source = _loaded(context, own, load_classifier), own
     else:
         data = context.meta.get("data") or {}
         if not data.get("name"):
@@ -135,6 +135,14 @@ def load_classifier_for(context: RunContext, registry, path: str | None = None, 
                                "accuracy_per_name": classifier.info.get("accuracy_per_name"),
                                "names": classifier.names}
     return classifier
+
+
+def _loaded(context: RunContext, path: str, load):
+    """The classifier in ``path``: the context's own when it was read from there already (fits in a row then
+    share one classifier, and with it the scores of their samples)."""
+    if context.classifier is not None and context.classifier_info.get("file") == os.path.abspath(path):
+        return context.classifier
+    return load(path)
 
 
 def keep_classifier_with_run(context: RunContext) -> None:

@@ -67,9 +67,19 @@ def project_out(direction: np.ndarray, others: list) -> np.ndarray:
     return remainder / norm
 
 
+_last_scored: list = []  # [(G, classifier, z, logits)]: fits in a row often score the same latents
+
+
 def attribute_logits(G, classifier, z: torch.Tensor, device: str = "cpu") -> torch.Tensor:
-    """(N, A) classifier logits of the images generated from ``z``."""
-    return torch.cat([classifier.logits(generate(G, z[i:i + BATCH], device)) for i in range(0, len(z), BATCH)])
+    """(N, A) classifier logits of the images generated from ``z``; the last call's are reused when the generator,
+    classifier and latents are the same (several InterFaceGAN fits of one run share their samples)."""
+    if _last_scored:
+        G0, classifier0, z0, logits = _last_scored[0]
+        if G0 == G and classifier0 is classifier and z0.shape == z.shape and torch.equal(z0, z):
+            return logits
+    logits = torch.cat([classifier.logits(generate(G, z[i:i + BATCH], device)) for i in range(0, len(z), BATCH)])
+    _last_scored[:] = [(G, classifier, z.clone(), logits)]
+    return logits
 
 
 def interfacegan(G, classifier, z: torch.Tensor, attribute: str, condition_on, ratio: float,
