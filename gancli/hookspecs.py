@@ -1,9 +1,10 @@
-"""The hooks a gancli plugin can implement. Each receives a ``register`` callback::
+"""The hooks a gancli plugin can implement. Each component hook receives a ``register`` callback::
 
     register(name, cls, aliases=(), description=None)
 
 ``name`` is the kebab-case name users type and checkpoints record; ``cls`` a subclass of the matching
 interface in :mod:`gancli.components`; ``description`` defaults to the first line of its docstring.
+``register_recipes`` registers data, not classes: its callback is ``register(path)``.
 """
 
 import pluggy
@@ -53,3 +54,9 @@ def register_augmentations(register):
 def register_generator_regularizers(register):
     """Register regularisers of the generator (subclasses of ``gancli.GeneratorRegularizer``), whose terms are
     added to G's loss by ``gancli train --g-reg NAME`` (path-length regularisation)."""
+
+
+@hookspec
+def register_recipes(register):
+    """Register recipes, named presets of ``gancli train`` flags kept as TOML files (``gancli train --recipe NAME``,
+    ``gancli list recipes``): ``register(path)`` takes one recipe file or a folder of ``*.toml`` recipe files."""

@@ -21,6 +21,7 @@ import pluggy
 from . import hookspecs
 from .errors import GancliError, did_you_mean
 from .options import schema
+from .recipes import read_recipe, recipe_files
 from .registry import KINDS, Plugin, Registry
 
 ENTRY_POINT_GROUP = "gancli"
@@ -37,6 +38,7 @@ BUILTIN_PLUGINS = (
     "gancli.default_plugins.directions",
     "gancli.default_plugins.augmentations",
     "gancli.default_plugins.generator_regularizers",
+    "gancli.default_plugins.recipes",
 )
 
 _registry: Registry | None = None
@@ -160,27 +162,58 @@ def build_registry(extra_plugins=(), third_party: bool = True) -> Registry:
         add(Plugin(name), lambda o=obj: o)
 
     for kind, (hook_name, _, _) in KINDS.items():
-        impls = {id(impl.plugin): impl for impl in getattr(pm.hook, hook_name).get_hookimpls()}
-        # Call each implementation ourselves, in load order (built-ins first, so they keep their names),
-        # so that every registration knows which plugin made it.
-        for plugin, obj in loaded:
-            impl = impls.get(id(obj))
-            if impl is None:
-                continue
-            plugin.hooks.append(hook_name)
-
-            def register(name, cls, aliases=(), description=None, _kind=kind, _plugin=plugin):
-                try:
-                    _check_options_schema(_kind, name, cls)
-                    registry.register(_kind, name, cls, _plugin, aliases=aliases, description=description)
-                except GancliError as exc:
-                    _plugin.errors.append(str(exc))
-
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                plugin.errors.append(f"{hook_name} raised {type(exc).__name__}: {exc}")
+        _call_hook(pm, hook_name, loaded, lambda plugin, kind=kind: _component_register(registry, kind, plugin))
+    _call_hook(pm, "register_recipes", loaded, lambda plugin: _recipe_register(registry, plugin))
     return registry
+
+
+def _call_hook(pm, hook_name: str, loaded: list, make_register) -> None:
+    """Call each plugin's implementation of ``hook_name`` ourselves, in load order (built-ins first, so they keep
+    their names), each with a ``register`` callback of its own, so that every registration knows its plugin."""
+    impls = {id(impl.plugin): impl for impl in getattr(pm.hook, hook_name).get_hookimpls()}
+    for plugin, obj in loaded:
+        impl = impls.get(id(obj))
+        if impl is None:
+            continue
+        plugin.hooks.append(hook_name)
+        try:
+            impl.function(register=make_register(plugin))
+        except Exception as exc:
+            plugin.errors.append(f"{hook_name} raised {type(exc).__name__}: {exc}")
+
+
+def _component_register(registry: Registry, kind: str, plugin: Plugin):
+    """The ``register(name, cls, aliases=(), description=None)`` callback of a component hook."""
+
+    def register(name, cls, aliases=(), description=None):
+        try:
+            _check_options_schema(kind, name, cls)
+            registry.register(kind, name, cls, plugin, aliases=aliases, description=description)
+        except GancliError as exc:
+            plugin.errors.append(str(exc))
+
+    return register
+
+
+def _recipe_register(registry: Registry, plugin: Plugin):
+    """The ``register(path)`` callback of register_recipes: a broken file is recorded, the others still register."""
+
+    def register(path):
+        try:
+            files = recipe_files(path)
+        except GancliError as exc:
+            plugin.errors.append(str(exc))
+            return
+        for file in files:
+            try:
+                recipe = read_recipe(file, plugin)
+                registry.recipes.add(recipe)
+            except GancliError as exc:
+                plugin.errors.append(str(exc))
+                continue
+            plugin.components.append(("recipe", recipe.name))
+
+    return register
 
 
 def get_registry() -> Registry:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from . import components
 from .errors import GancliError, did_you_mean
+from .recipes import RecipeBook
 
 # kind -> (hook that fills it, interface class, plural used in messages)
 KINDS = {
@@ -76,6 +77,7 @@ class Registry:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
         self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.plugins: list[Plugin] = []
+        self.recipes = RecipeBook()  # presets of train values, not components: filled by register_recipes
 
     def register(self, kind: str, name: str, cls: type, plugin: Plugin, aliases=(), description=None) -> Entry:
         """Add a component; a name or alias that is already taken raises GancliError naming both plugins."""

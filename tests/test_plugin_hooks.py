@@ -92,3 +92,28 @@ def exercise_component_hook(hook):
     assert [item["plugin"] for item in listing[kind] if item["name"] == "probe"] == ["probe-plugin"]
     plugins = json.loads(run("plugins", "--json").stdout)
     assert [p["hooks"] for p in plugins if p["name"] == "probe-plugin"] == [[hook]]
+
+
+def test_hook_register_recipes(tmp_path):
+    """register(path) takes a recipe file (or folder); the recipe reaches the registry, `gancli list recipes`,
+    `gancli plugins` and `gancli train --recipe`."""
+    recipe = tmp_path / "probe-recipe.toml"
+    recipe.write_text('name = "probe-recipe"\ndescription = "a probe recipe"\ndataset = "ring"\n'
+                      '[flags]\narch = "mlp"\nsteps = 3\n')
+
+    @gancli.hookimpl
+    def register_recipes(register):
+        register(recipe)
+
+    module = types.SimpleNamespace(register_recipes=register_recipes)
+    registry = build_registry(extra_plugins=[("probe-plugin", module)], third_party=False)
+    plugin = registry.recipes.get("probe-recipe").plugin
+    assert plugin.name == "probe-plugin" and plugin.hooks == ["register_recipes"] and not plugin.errors
+
+    reset_registry(registry)
+    listing = json.loads(run("list", "recipes", "--json").stdout)["recipe"]
+    assert [item["plugin"] for item in listing if item["name"] == "probe-recipe"] == ["probe-plugin"]
+    plugins = json.loads(run("plugins", "--json").stdout)
+    assert [p["components"] for p in plugins if p["name"] == "probe-plugin"] == [["recipe:probe-recipe"]]
+    plan = json.loads(run("train", "--recipe", "probe-recipe", "--dry-run").stdout)
+    assert plan["recipe"] == "probe-recipe" and plan["steps"] == 3 and plan["data"]["name"] == "ring"

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ..engine.config import TrainConfig, build_config, config_from_toml
+from ..engine.config import TrainConfig, build_config, train_values
 from ..errors import GancliError
 from .common import registry_for_command
 
@@ -29,6 +29,7 @@ EXAMPLES = """
 \b
 Examples:
   gancli train                                   DCGAN + BCE on the built-in digits
+  gancli train --recipe mlp-grid                 a measured preset (gancli list recipes); flags still override
   gancli train --arch dcgan --loss wgan-gp --steps 3000
   gancli train --loss wgan --lipschitz weight-clip --lipschitz-opt clip=0.02
   gancli train --arch mlp --data grid --steps 5000
@@ -42,6 +43,9 @@ Examples:
 
 
 @click.command(help="Train a GAN and write a run directory (config, metrics, sample grids, checkpoints)." + EXAMPLES)
+@click.option("--recipe", metavar="NAME",
+              help="start from this named preset of these options, for its dataset (see `gancli list recipes`); "
+                   "--config and flags override it, option by option")
 @click.option("--arch", help=f"architecture name, see `gancli list architectures` {_default('arch')}")
 @click.option("--loss", help=f"loss name, see `gancli list losses` {_default('loss')}")
 @click.option("--lipschitz", multiple=True,
@@ -91,7 +95,8 @@ Examples:
               help="torch.compile the networks: tens of seconds to start, then faster steps (default off)")
 @click.option("--out", type=click.Path(), help="run directory (default: the next runs/NNNN)")
 @click.option("--resume", type=click.Path(), help="continue the run in this directory from its last checkpoint")
-@click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings (flags win)")
+@click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings (flags win; it may "
+              "name a recipe, which it overrides)")
 @click.option("--sample-every", type=int, help=f"steps between sample grids {_default('sample_every')}")
 @click.option("--checkpoint-every", type=int, help=f"steps between checkpoints {_default('checkpoint_every')}")
 @click.option("--log-every", type=int, help=f"steps between metrics lines {_default('log_every')}")
@@ -123,8 +128,7 @@ def train(ctx, config_file, out, resume, dry_run, nproc_per_node, **flags):
         plan.config = build_config({**vars(plan.config), **given})
         run_dir = resume
     else:
-        values = config_from_toml(config_file) if config_file else {}
-        plan = make_plan(build_config({**values, **given}), registry)
+        plan = make_plan(build_config(train_values(given, config_file, registry)), registry)
         run_dir = out or _next_run()
     if dry_run:
         click.echo(json.dumps({"run_dir": run_dir, "resume": bool(resume), **plan.as_json()}, indent=2))
@@ -200,6 +204,10 @@ def _augment_note(plan) -> str:
     return f", augmented ({','.join(c.entry.name for c in plan.augment)}; p {'adaptive' if p == 'auto' else p})"
 
 
+def _recipe_note(plan) -> str:
+    return f" (recipe {plan.config.recipe})" if plan.config.recipe else ""
+
+
 def _run(plan, run_dir: str, resume: bool) -> None:
     from ..engine import distributed
     from ..engine.trainer import Reporter, TrainingInterrupted, train as train_run
@@ -214,7 +222,7 @@ def _run(plan, run_dir: str, resume: bool) -> None:
             click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
                        f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)}"
                        f"{''.join(' + ' + c.entry.name + ' (G)' for c in plan.g_reg)} on {plan.data.entry.name}{ranks}"
-                       f"{_augment_note(plan)}",
+                       f"{_augment_note(plan)}{_recipe_note(plan)}",
                        err=True)
         try:
             record = train_run(plan, run_dir, reporter, resume=resume)

@@ -1,4 +1,4 @@
-"""Training configuration: defaults < --config FILE.toml < command-line flags."""
+"""Training configuration: defaults < --recipe NAME < --config FILE.toml < command-line flags."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import GancliError, did_you_mean
+from ..options import parse_pairs
 
 
 @dataclass
@@ -48,6 +49,7 @@ class TrainConfig:
     ada_kimg: float = 100.0  # thousands of real images over which adaptive p can move from 0 to 1
     precision: str = "fp32"  # "bf16": bfloat16 autocast and channels-last (opt-in: changes the arithmetic)
     compile: bool = False  # torch.compile the networks (opt-in: slow start, faster steps)
+    recipe: str = ""  # the recipe these values were laid over ("" for none): recorded, its values already in place
 
     @property
     def augment_names(self) -> list:
@@ -116,30 +118,88 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed",
             "device", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
-            "augment_p", "ada_target", "ada_kimg", "precision", "compile")
+            "augment_p", "ada_target", "ada_kimg", "precision", "compile", "recipe")
+# Each option table belongs to the component its field names: a layer naming another one drops the lower layers'.
+OPTION_OWNERS = {"arch_opt": "arch", "loss_opt": "loss", "lipschitz_opt": "lipschitz", "data_opt": "data",
+                 "g_reg_opt": "g_reg", "augment_opt": "augment"}
+_UNSET = object()  # a field no layer has set yet
 
 
-def config_from_toml(path: str) -> dict:
-    """Read a TOML file of TrainConfig keys (dashes or underscores); unknown keys are an error."""
+def train_values(flags: dict, config_file: str | None, registry) -> dict:
+    """What a new `gancli train` run was asked for: the recipe's values (if the flags or the --config file name
+    one) < the --config file's < the flags', merged by :func:`merge_layers`; ``registry.recipes`` has the recipes.
+    A resumed run never comes here: its run.json already holds the values, the recipe's included."""
+    values = merge_layers(config_from_toml(config_file) if config_file else {}, flags)
+    if not values.get("recipe"):
+        return values
+    recipe = registry.recipes.get(values["recipe"])
+    return merge_layers(recipe.values(values.get("data"), registry), values)
+
+
+def merge_layers(*layers: dict) -> dict:
+    """TrainConfig values of several layers, lowest first: a later layer's value wins, and option tables (``{"k":
+    v}`` or the CLI's ``["k=v"]``) merge key by key, so ``--arch-opt width=64`` changes one option of a recipe's.
+    A layer that names another component (``--arch resnet``) drops the options lower layers gave the one it
+    replaces, which it would not know what to do with."""
+    merged = {}
+    for layer in layers:
+        for table, owner in OPTION_OWNERS.items():
+            if owner in layer and _component(owner, layer[owner]) != _component(owner, merged.get(owner, _UNSET)):
+                merged.pop(table, None)
+        for name, value in layer.items():
+            if name in OPTION_OWNERS and name in merged:
+                value = {**_table(merged[name]), **_table(value)}
+            merged[name] = value
+    return merged
+
+
+def _component(owner: str, value):
+    """What a component field names, for comparing layers (unset: the default; a dataset without its path)."""
+    if value is _UNSET:
+        spec = FIELDS[owner]
+        value = spec.default if spec.default_factory is dataclasses.MISSING else spec.default_factory()
+    if owner == "data" and isinstance(value, str):
+        return value.partition(":")[0]
+    if owner == "augment" and isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _table(value) -> dict:
+    return parse_pairs(value) if isinstance(value, (list, tuple)) else dict(value)
+
+
+def read_toml(path, what: str) -> dict:
+    """The top-level table of a TOML file; a missing or unreadable one is one line naming ``what`` it is."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     try:
         with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
-        raise GancliError(f"config file {path} does not exist") from None
+        raise GancliError(f"{what} {path} does not exist") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise GancliError(f"config file {path} is not valid TOML: {exc}") from None
+        raise GancliError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def config_from_toml(path: str) -> dict:
+    """Read a TOML file of TrainConfig keys (dashes or underscores); unknown keys are an error."""
+    return config_values(read_toml(path, "config file"), f"config file {path}")
+
+
+def config_values(raw: dict, where: str) -> dict:
+    """TrainConfig values from a TOML table of its keys, dashes or underscores (a --config file's, a recipe's
+    flags); an unknown key is an error that names ``where``."""
     values = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in FIELDS:
-            raise GancliError(f"config file {path}: unknown key {key!r}{did_you_mean(name, FIELDS)}")
+            raise GancliError(f"{where}: unknown key {key!r}{did_you_mean(name, FIELDS)}")
         if name.endswith("_opt"):
             if not isinstance(value, dict):
-                raise GancliError(f"config file {path}: {key} must be a table of option = value")
+                raise GancliError(f"{where}: {key} must be a table of option = value")
             value = {k.replace("-", "_"): v for k, v in value.items()}
         elif name in ("lipschitz", "g_reg") and isinstance(value, str):
             value = [value]

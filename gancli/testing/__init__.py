@@ -2,7 +2,8 @@
 
 Each ``check_*`` function takes a component class (or an instance), exercises it on tiny CPU inputs and
 raises :class:`ContractError` (an ``AssertionError``, so pytest shows it as a failed assertion) with a
-sentence saying what is wrong and how to fix it::
+sentence saying what is wrong and how to fix it (``check_recipe`` takes a recipe, and resolves it into a
+training plan)::
 
     import gancli.testing
     import gancli_ragan
@@ -27,9 +28,10 @@ from .generator_regularizers import check_generator_regularizer
 from .losses import check_loss
 from .options import check_options
 from .plugins import check_plugin, installed_plugins, plugin_registry, run_cli, use_plugin
+from .recipes import check_recipe
 
 __all__ = [
     "ContractError", "EnforcerReport", "check_architecture", "check_dataset", "check_enforcer",
-    "check_generator_regularizer", "check_loss", "check_options", "check_plugin", "installed_plugins",
+    "check_generator_regularizer", "check_loss", "check_options", "check_plugin", "check_recipe", "installed_plugins",
     "plugin_registry", "run_cli", "use_plugin",
 ]

@@ -13,6 +13,7 @@ from .enforcers import check_enforcer
 from .generator_regularizers import check_generator_regularizer
 from .losses import check_loss
 from .options import check_options
+from .recipes import check_recipe
 
 CHECKS = {"loss": check_loss, "lipschitz": check_enforcer, "architecture": check_architecture,
           "dataset": check_dataset, "generator_regularizer": check_generator_regularizer}
@@ -53,7 +54,8 @@ def installed_plugins():
 
 
 def check_plugin(module, options: dict | None = None, name: str | None = None):
-    """Load ``module`` as a plugin and run the matching contract check on every component it registers.
+    """Load ``module`` as a plugin and run the matching contract check on every component it registers, and
+    :func:`check_recipe` on every recipe it ships.
 
     ``options`` maps a component name to the options to check it with (``{"shapes": {"n": 64}}`` keeps a
     dataset small); other components are checked with their defaults. Every component's option schema is
@@ -65,6 +67,9 @@ def check_plugin(module, options: dict | None = None, name: str | None = None):
                                "decorated with @gancli.hookimpl and named after a hook?")
     options = options or {}
     for kind, component in plugin.components:
+        if kind == "recipe":
+            check_recipe(component, registry)
+            continue
         entry = registry.get(kind, component)
         given = options.get(component, {})
         check_options(entry.cls, given)
