@@ -169,6 +169,7 @@ def test_list_recipes_shows_what_each_is_for_and_what_it_measured():
     text = run("list", "recipes").output
     assert "mlp-grid" in text and "docs/mixtures.md" in text and "measured:" in text
     assert "recipe" in json.loads(run("list", "--json").output)  # everything includes the recipes
+    one_line_error(run("list", "recipez"), "unknown component kind 'recipez' (did you mean \"recipes\"?)")
 
 
 # --- plugins and bad files ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..errors import GancliError, did_you_mean
 from ..options import schema
 from ..registry import KINDS, kind_for
 from .common import registry_for_command
@@ -30,7 +31,7 @@ Examples:
 def list_components(kind, show_options, as_json):
     registry = registry_for_command()
     recipes = kind is None or kind in RECIPES
-    kinds = [] if kind in RECIPES else [kind_for(kind)] if kind else list(KINDS)
+    kinds = [] if kind in RECIPES else [_kind(kind)] if kind else list(KINDS)
     listing = {k: [_describe(e) for e in registry.entries(k)] for k in kinds}
     if recipes:
         listing["recipe"] = [recipe.as_json() for recipe in registry.recipes.entries()]
@@ -59,6 +60,16 @@ def list_components(kind, show_options, as_json):
             table.add_row(name, description, source.strip())
         console.print(table)
         console.print()
+
+
+def _kind(word: str) -> str:
+    """The component kind ``word`` names; a misspelt "recipes" is suggested as such."""
+    try:
+        return kind_for(word)
+    except GancliError:
+        if did_you_mean(word, RECIPES[:1]):
+            raise GancliError(f"unknown component kind {word!r}{did_you_mean(word, RECIPES[:1])}") from None
+        raise
 
 
 def _describe(entry) -> dict:
