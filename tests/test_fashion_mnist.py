@@ -55,6 +55,15 @@ def test_passes_the_dataset_contract_and_resizes(tmp_path):
     assert bundle.x.shape == (TRAIN, 1, 8, 8)
 
 
+def test_the_dataset_contract_checks_evaluation_splits(tmp_path):
+    class Bad(FashionMNISTDataset):
+        def evaluation_splits(self):
+            return {"reference": {"split": "validation"}}
+
+    with pytest.raises(gancli.testing.ContractError, match=r"evaluation_splits\(\)\['reference'\]: .*split"):
+        gancli.testing.check_dataset(Bad, {"path": str(write_fashion(tmp_path / "fm")), "size": 8})
+
+
 def test_without_a_path_it_reads_the_debian_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(fashion, "DEBIAN_DIR", str(write_fashion(tmp_path / "usr-share")))
     assert load("fashion-mnist", split="test").x.shape == (TEST, 1, 28, 28)

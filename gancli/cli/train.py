@@ -50,7 +50,8 @@ Examples:
 @click.option("--loss", help=f"loss name, see `gancli list losses` {_default('loss')}")
 @click.option("--lipschitz", multiple=True,
               help="Lipschitz enforcer (repeatable); `none` for none (default: the loss's own, if any)")
-@click.option("--data", help=f"dataset: NAME, NAME:PATH (mnist:DIR, folder:DIR) or a folder {_default('data')}")
+@click.option("--data", help="dataset: NAME, NAME:PATH (mnist:DIR, fashion-mnist:DIR, folder:DIR) or a folder "
+              f"{_default('data')}")
 @click.option("--arch-opt", multiple=True, metavar="KEY=VALUE", help="architecture option (repeatable)")
 @click.option("--loss-opt", multiple=True, metavar="KEY=VALUE", help="loss option (repeatable)")
 @click.option("--lipschitz-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="enforcer option (repeatable)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..components import DataBundle, Dataset
-from .common import instantiate, one_thread, require
+from ..errors import GancliError
+from ..options import resolve
+from .common import ContractError, instantiate, one_thread, require
 
 
 @one_thread
@@ -15,7 +17,9 @@ def check_dataset(dataset, options=None) -> DataBundle:
     - ``labels`` is ``None`` (no classes) or int64 ``(N,)`` within ``spec.class_names``;
     - ``attributes`` is ``None`` or, when ``spec.attribute_names`` is set, ``(N, A)`` of 0/1 values;
     - ``notes`` is a list of strings;
-    - loading again with the same options gives the same data (evaluation and resume load it again).
+    - loading again with the same options gives the same data (evaluation and resume load it again);
+    - ``evaluation_splits()``, where the class has it, returns ``{"reference": {...}, "classifier": {...}}``
+      (either may be left out) of options its schema accepts.
 
     Pass small ``options`` (for example ``{"n": 64}``) to keep the test fast.
     """
@@ -64,4 +68,22 @@ def check_dataset(dataset, options=None) -> DataBundle:
                                             and torch.equal(again_attributes, attributes)))
     require(same, f"{name}: loading twice with the same options gave different data; draw it from a seeded "
                   "torch.Generator or numpy Generator (evaluation and resume load the data again)")
+    _check_evaluation_splits(instance, cls, name)
     return bundle
+
+
+def _check_evaluation_splits(instance, cls, name: str) -> None:
+    """The optional evaluation_splits(): options per role that the dataset's own schema accepts."""
+    splits = getattr(instance, "evaluation_splits", None)
+    if splits is None:
+        return
+    splits = splits()
+    require(isinstance(splits, dict) and set(splits) <= {"reference", "classifier"}
+            and all(isinstance(options, dict) for options in splits.values()),
+            f'{name}.evaluation_splits() must return {{"reference": {{options}}, "classifier": {{options}}}}, '
+            f"got {splits!r}")
+    for role, options in splits.items():
+        try:
+            resolve(cls.Options, options, name)
+        except GancliError as exc:
+            raise ContractError(f"{name}.evaluation_splits()[{role!r}]: {exc}") from None
