@@ -1,7 +1,7 @@
 """Built-in adversarial losses. torch is imported inside the methods, not at registration.
 
 ``output = "logit"`` marks a loss whose discriminator objective has a finite optimum (a classifier or
-regression score: bce, hinge, lsgan), so it trains without a Lipschitz enforcer; ``"critic"`` marks an
+regression score: bce, hinge, lsgan, rpgan), so it trains without a Lipschitz enforcer; ``"critic"`` marks an
 unbounded Wasserstein critic that the planner refuses to train without one.
 """
 
@@ -105,6 +105,39 @@ class LeastSquaresLoss(gancli.Loss):
         return 0.5 * ((fake_out - self.c) ** 2).mean()
 
 
+class RelativisticPairingLoss(gancli.Loss):
+    """Relativistic pairing loss (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024), with --lipschitz r1/r2.
+
+    Pairs within the batch: D: mean softplus(-(D(x_i) - D(G(z_i)))).  G: mean softplus(-(D(G(z_i)) - D(x_i))).
+    D says which of a pair is the real one, so only score differences matter. Output "logit": the loss is
+    bce's softplus of a logit (the difference), saturating rather than linear like a Wasserstein critic, and
+    with R1 and R2 (R3GAN's pairing) the game has a finite, locally convergent optimum, so no bounding enforcer
+    is required.
+    """
+
+    output = "logit"
+    generator_uses_real = True
+
+    def discriminator_loss(self, real_out, fake_out):
+        return _pairing(real_out, fake_out)
+
+    def generator_loss(self, fake_out, real_out=None):
+        if real_out is None:
+            raise ValueError("rpgan's generator loss pairs each fake with a real: pass real_out, D's outputs on "
+                             "the real batch")
+        return _pairing(fake_out, real_out)
+
+
+def _pairing(winner, loser):
+    """mean softplus(-(winner_i - loser_i)): the loss of wanting ``winner`` scored above ``loser``, pair by pair."""
+    from torch.nn.functional import softplus
+
+    if winner.shape != loser.shape:
+        raise ValueError(f"rpgan pairs real and fake outputs one to one; got shapes {tuple(winner.shape)} and "
+                         f"{tuple(loser.shape)}")
+    return softplus(loser - winner).mean()
+
+
 @gancli.hookimpl
 def register_losses(register):
     register("bce", BCELoss, aliases=("gan", "non-saturating"))
@@ -113,3 +146,4 @@ def register_losses(register):
     register("wgan-gp", WassersteinGPLoss)
     register("hinge", HingeLoss)
     register("lsgan", LeastSquaresLoss, aliases=("least-squares",))
+    register("rpgan", RelativisticPairingLoss, aliases=("relativistic-pairing",))
