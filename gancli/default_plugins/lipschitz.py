@@ -13,6 +13,8 @@ _CLIP_VS_SN = ("spectral norm already rescales the weights; clipping its paramet
                "changes nothing it guarantees; use one of them")
 _R1_VS_GP = ("opposite targets: r1 drives the gradient norm on real data to 0, gradient-penalty drives it to 1; "
              "use one of them")
+_R2_VS_GP = ("opposite targets: r2 drives the gradient norm on generated data to 0, gradient-penalty drives it to 1 "
+             "(between real and generated data); use one of them")
 
 
 def _input_gradient(critic, x):
@@ -32,7 +34,7 @@ class GradientPenaltyEnforcer(gancli.LipschitzEnforcer):
     """
 
     batch_independent = True  # the penalty is per sample; BatchNorm in the critic would mix samples
-    conflicts = {"weight-clip": _CLIP_VS_GP, "r1": _R1_VS_GP}
+    conflicts = {"weight-clip": _CLIP_VS_GP, "r1": _R1_VS_GP, "r2": _R2_VS_GP}
 
     class Options(gancli.Options):
         lambda_: float = gancli.field(10.0, help="weight of the penalty", min=0.0)
@@ -89,13 +91,40 @@ class SpectralNormEnforcer(gancli.LipschitzEnforcer):
 
         layers = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
                   nn.ConvTranspose3d, nn.Embedding)
-        for module in list(D.modules()):
+        for name, module in list(D.named_modules()):
             if isinstance(module, layers) and not parametrize.is_parametrized(module, "weight"):
+                if not module.weight.detach().any():
+                    raise gancli.GancliError(
+                        f"spectral-norm cannot normalise D's layer {name}: its weight starts at zero (sigma = 0; "
+                        "fix-up initialisation, as r3gan's residual blocks, which spectral norm would undo anyway); "
+                        "use another enforcer, e.g. --lipschitz r1 --lipschitz r2")
                 spectral_norm(module, n_power_iterations=self.n_power_iterations)
         return D
 
 
-class R1Enforcer(gancli.LipschitzEnforcer):
+class _ZeroCentredPenalty(gancli.LipschitzEnforcer):
+    """gamma/2 * E[||grad D(x)||^2] on one side's samples (``samples`` picks them), every ``interval`` D steps."""
+
+    batch_independent = True  # a per-sample gradient is wrong through BatchNorm
+    bounds_critic = False
+
+    class Options(gancli.Options):
+        gamma: float = gancli.field(10.0, help="weight gamma of the penalty (the term is gamma/2 E|grad|^2)",
+                                    min=0.0)
+        interval: int = gancli.field(1, help="apply every k discriminator steps, scaled by k (lazy regularisation)",
+                                     min=1)
+
+    def samples(self, real, fake):
+        raise NotImplementedError
+
+    def penalty(self, critic, real, fake, step=0):
+        if step % self.interval:
+            return None
+        grad = _input_gradient(critic, self.samples(real, fake).detach())
+        return self.gamma / 2 * self.interval * grad.pow(2).sum(dim=1).mean()
+
+
+class R1Enforcer(_ZeroCentredPenalty):
     """R1 regulariser (Mescheder et al. 2018): gamma/2 * E[||grad D(x)||^2] on real data, zero-centred.
 
     It penalises D's slope on the data, which makes GAN training converge locally; it does not make a
@@ -103,20 +132,26 @@ class R1Enforcer(gancli.LipschitzEnforcer):
     every k-th discriminator step, multiplied by k (lazy regularisation, StyleGAN2 uses k=16).
     """
 
-    batch_independent = True  # a per-sample gradient is wrong through BatchNorm
-    bounds_critic = False
     conflicts = {"gradient-penalty": _R1_VS_GP}
 
-    class Options(gancli.Options):
-        gamma: float = gancli.field(10.0, help="weight gamma of the penalty (the term is gamma/2 E|grad|^2)",
-                                    min=0.0)
-        interval: int = gancli.field(1, help="apply every k discriminator steps, scaled by k (lazy R1)", min=1)
+    def samples(self, real, fake):
+        return real
 
-    def penalty(self, critic, real, fake, step=0):
-        if step % self.interval:
-            return None
-        grad = _input_gradient(critic, real.detach())
-        return self.gamma / 2 * self.interval * grad.pow(2).sum(dim=1).mean()
+
+class R2Enforcer(_ZeroCentredPenalty):
+    """R2 regulariser (Mescheder et al. 2018): gamma/2 * E[||grad D(G(z))||^2] on generated data, zero-centred.
+
+    R1's twin on the fakes. R3GAN (Huang et al. 2024) trains its relativistic loss with both, the same gamma,
+    every step: --lipschitz r1 --lipschitz r2 (--lipschitz-opt gamma=G sets both, r2.gamma=G this one); the two
+    terms add up in D's loss. R3GAN reports R1 alone not enough to keep its training stable: R2 also flattens D
+    around the generated samples. Like R1 it regularises and does not bound a critic; interval=k is lazy
+    regularisation, as for r1.
+    """
+
+    conflicts = {"gradient-penalty": _R2_VS_GP}
+
+    def samples(self, real, fake):
+        return fake
 
 
 @gancli.hookimpl
@@ -125,3 +160,4 @@ def register_lipschitz(register):
     register("weight-clip", WeightClipEnforcer, aliases=("clip",))
     register("spectral-norm", SpectralNormEnforcer, aliases=("sn",))
     register("r1", R1Enforcer)
+    register("r2", R2Enforcer)
