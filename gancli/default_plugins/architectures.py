@@ -173,7 +173,7 @@ class StyleGAN2Architecture(gancli.Architecture):
         mbstd: str = gancli.field(
             "auto", choices=("auto", "on", "off"),
             help="D's minibatch standard deviation layer; auto = on, except off when an enforcer needs per-sample "
-                 "scores (gradient-penalty, r1: each score must depend on its sample alone); on = always, as the "
+                 "scores (gradient-penalty, r1, r2: each score must depend on its sample alone); on = always, as the "
                  "paper, which computes R1 through it")
         mbstd_group: int = gancli.field(4, min=1, help="mbstd group size (paper 4); a batch that it does not "
                                                        "divide uses its largest divisor below it")
@@ -196,9 +196,56 @@ class StyleGAN2Architecture(gancli.Architecture):
         return StyleGAN2Discriminator(spec.shape, num_classes, self.width, self.max_width, mbstd, self.mbstd_group)
 
 
+class R3GANArchitecture(gancli.Architecture):
+    """R3GAN (Huang et al. 2024): no normalisation, inverted-bottleneck residual blocks with fix-up init.
+
+    For square sides s*2^k (28, 32, 64, ...), 1 or 3 channels: G is a learned s0 x s0 basis (4x4; 7x7 at 28
+    pixels) weighted by a linear map of z, then stages of blocks with [1, 3, 3, 1] low-pass upsampling; D mirrors
+    it down to a depthwise s0 x s0 head, conditional by projection. It has no batch statistics, so R1 and R2 see
+    per-sample scores. The paper trains it with --loss rpgan --lipschitz r1 --lipschitz r2 and Adam betas 0 and
+    0.99 (docs/components.md has the recipe). Its zero-initialised layers rule out spectral-norm.
+    """
+
+    class Options(gancli.Options):
+        width: int = gancli.field(16, min=1, help="channels at the image's resolution in G and D, doubling at each "
+                                                  "halving up to max_width")
+        max_width: int = gancli.field(64, min=1, help="most channels of any stage (R3GAN's CIFAR-10: 768 at every "
+                                                      "stage, i.e. width = max_width)")
+        blocks: int = gancli.field(1, min=1, help="residual blocks per resolution (R3GAN: 2)")
+        expansion: int = gancli.field(2, min=1, help="the blocks' inverted bottleneck expands the channels by this "
+                                                     "factor (R3GAN: 2)")
+        group_channels: int = gancli.field(16, min=1, help="channels per group of the grouped 3x3 convolutions "
+                                                           "(R3GAN: 16, its 1536 channels in 96 groups); they must "
+                                                           "divide each stage's expanded width")
+
+    def _networks(self, spec) -> dict:
+        """The options the networks take, checked against the data: one-line errors for what cannot be built."""
+        from gancli.nn.r3gan import stage_widths
+
+        side = _square_side("r3gan", spec)
+        try:
+            stage_widths(side, self.width, self.max_width, self.expansion, self.group_channels)
+        except ValueError as exc:
+            raise gancli.GancliError(f"{exc}; change --arch-opt width, max_width, expansion or group_channels") \
+                from None
+        return {"width": self.width, "max_width": self.max_width, "blocks": self.blocks,
+                "expansion": self.expansion, "group_channels": self.group_channels}
+
+    def build_generator(self, spec, z_dim, num_classes=0):
+        from gancli.nn.r3gan import R3GANGenerator
+
+        return R3GANGenerator(z_dim, spec.shape, num_classes, **self._networks(spec))
+
+    def build_discriminator(self, spec, num_classes=0, batch_independent=False):
+        from gancli.nn.r3gan import R3GANDiscriminator
+
+        return R3GANDiscriminator(spec.shape, num_classes, **self._networks(spec))  # per-sample by construction
+
+
 @gancli.hookimpl
 def register_architectures(register):
     register("mlp", MLPArchitecture)
     register("dcgan", DCGANArchitecture)
     register("resnet", ResNetArchitecture)
     register("stylegan2", StyleGAN2Architecture)
+    register("r3gan", R3GANArchitecture)
