@@ -18,7 +18,7 @@ that) and nothing depends on batch statistics:
   leaves the image unbounded, gancli's generators give [-1, 1]).
 - D: a 1x1 convolution from the image, stages of blocks, downsampling between them, and at s0 x s0 a depthwise
   s0 x s0 convolution (one learned spatial basis per channel) and a linear layer to the score; conditional by
-  projection: the linear layer gives ``width`` features h and the score is <embed(y), h>.
+  projection: the linear layer gives as many features h as the head has channels, and the score is <embed(y), h>.
 
 Widths as in :mod:`gancli.nn.stylegan2`: ``width`` channels at the image's resolution, doubling at each halving up
 to ``max_width`` (``width = max_width`` gives one width at every stage, R3GAN's CIFAR-10 configuration); where two
