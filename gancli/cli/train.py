@@ -1,4 +1,4 @@
-"""gancli train: resolve the components, then run the engine's training loop."""
+"""gancli train: parse the flags, then train through the API (gancli.api.training), which checks and runs them."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ import sys
 
 import click
 
-from ..engine.config import TrainConfig, build_config, train_values
+from ..engine.config import TrainConfig
 from ..errors import GancliError
 from .common import registry_for_command
 
 _DEFAULTS = TrainConfig()
-# Settings that may change when a run is resumed; everything else is fixed by the run's run.json.
-_RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite",
-              "compile")
 
 
 def _default(name: str) -> str:
@@ -111,26 +108,20 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="print the resolved configuration and exit")
 @click.pass_context
 def train(ctx, config_file, out, resume, dry_run, nproc_per_node, **flags):
-    from ..engine.plan import make_plan, plan_from_json
+    from ..api.training import new_plan, next_run, resume_plan
 
     registry = registry_for_command()
     given = {name: value for name, value in flags.items() if value not in (None, ())}
     for name in ("lipschitz", "g_reg"):
         if name in given:
             given[name] = list(given[name])
-    if resume:
-        from ..engine.runs import read_run_json
-
-        fixed = sorted(set(given) - set(_RESUMABLE)) + (["config"] if config_file else []) + (["out"] if out else [])
-        if fixed:
-            raise GancliError(f"--resume continues {resume} as it was configured; --{fixed[0].replace('_', '-')} "
-                              f"cannot change (allowed: {', '.join('--' + n.replace('_', '-') for n in _RESUMABLE)})")
-        plan = plan_from_json(read_run_json(resume), registry)
-        plan.config = build_config({**vars(plan.config), **given})
+    if resume:  # --config and --out are refused too: a resumed run keeps its own
+        fixed = {name: value for name, value in (("config", config_file), ("out", out)) if value}
+        plan = resume_plan(resume, {**given, **fixed}, registry)
         run_dir = resume
     else:
-        plan = make_plan(build_config(train_values(given, config_file, registry)), registry)
-        run_dir = out or _next_run()
+        plan = new_plan(given, config_file, registry)
+        run_dir = out or next_run()
     if dry_run:
         click.echo(json.dumps({"run_dir": run_dir, "resume": bool(resume), **plan.as_json()}, indent=2))
         return
@@ -192,53 +183,17 @@ def _command_line(ctx, skip: tuple) -> list:
     return args
 
 
-def _next_run() -> str:
-    from ..engine.runs import next_run_dir
-
-    return next_run_dir("runs")
-
-
-def _augment_note(plan) -> str:
-    if not plan.augment:
-        return ""
-    p = plan.config.augment_p
-    return f", augmented ({','.join(c.entry.name for c in plan.augment)}; p {'adaptive' if p == 'auto' else p})"
-
-
-def _recipe_note(plan) -> str:
-    return f" (recipe {plan.config.recipe})" if plan.config.recipe else ""
-
-
 def _run(plan, run_dir: str, resume: bool) -> None:
-    from ..engine import distributed
-    from ..engine.trainer import Reporter, TrainingInterrupted, train as train_run
-    from .progress import RichReporter
+    from ..api.progress import RichReporter
+    from ..api.training import execute
 
-    world = distributed.join(plan.config.device)  # under torchrun; a single process otherwise
-    try:
-        run_dir = world.agree_text(run_dir)  # rank 0 numbers a new run
-        reporter = RichReporter() if world.is_main else Reporter()
-        if world.is_main:
-            ranks = f" on {world.size} processes" if world.active else ""
-            click.echo(f"run {run_dir}: {plan.arch.entry.name} + {plan.loss.entry.name}"
-                       f"{''.join(' + ' + c.entry.name for c in plan.lipschitz)}"
-                       f"{''.join(' + ' + c.entry.name + ' (G)' for c in plan.g_reg)} on {plan.data.entry.name}{ranks}"
-                       f"{_augment_note(plan)}{_recipe_note(plan)}",
-                       err=True)
-        try:
-            record = train_run(plan, run_dir, reporter, resume=resume)
-            world.barrier()  # tear the group down together: a rank leaving early can abort in gloo's threads
-        except TrainingInterrupted as stop:
-            world.barrier()
-            if world.is_main:
-                click.echo(f"interrupted at step {stop.step}; checkpoint saved. Continue with: gancli train "
-                           f"--resume {run_dir}", err=True)
-            raise SystemExit(130) from None
-    finally:
-        distributed.leave()
-    if not world.is_main:
+    run = execute(plan, run_dir, resume, progress=RichReporter(), hint=f"gancli train --resume {run_dir}")
+    if run is None:  # another rank of torchrun: rank 0 reports
         return
+    if run.interrupted is not None:
+        raise SystemExit(130)
+    record = run.last
     summary = ", ".join(f"{k} {v}" for k, v in record.items() if k != "step")
     click.echo(f"done: step {record['step']}{': ' + summary if summary else ''}", err=True)
-    click.echo(f"samples in {os.path.join(run_dir, 'samples')}; draw more with: gancli sample {run_dir} -n 64 "
+    click.echo(f"samples in {os.path.join(run.path, 'samples')}; draw more with: gancli sample {run.path} -n 64 "
                f"-o grid.png", err=True)

@@ -78,6 +78,11 @@ def open_run(target: str, registry, device: str = "cpu") -> RunContext:
     from ..engine.models import load_generator
 
     G, meta = load_generator(target, device=device, registry=registry)
+    return run_context(target, G, meta, device)
+
+
+def run_context(target: str, G, meta: dict, device: str = "cpu") -> RunContext:
+    """The context of a generator already loaded from ``target``; conditional and point generators are refused."""
     if int(meta.get("num_classes", 0)):
         raise GancliError(f"{target} is a conditional generator; latent directions and edits need an unconditional "
                           f"one (train without --conditional)")

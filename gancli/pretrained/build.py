@@ -34,7 +34,7 @@ RECIPES = {
 
 
 def train_run(settings: dict, run_dir: str, registry) -> None:
-    from ..cli.progress import RichReporter
+    from ..api.progress import RichReporter
     from ..engine.config import build_config
     from ..engine.plan import make_plan
     from ..engine.trainer import train
