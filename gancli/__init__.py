@@ -6,7 +6,7 @@ the Python API (gancli.api): ``gancli.train``, ``resume``, ``load``, ``evaluate`
 
 __version__ = "0.1.0"
 
-from .components import Architecture, Augmentation, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Loss
+from .components import Architecture, Augmentation, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Logger, Loss
 from .components import DirectionFinder, DirectionInputs, EvalSetting, GeneratorRegularizer, Metric, MetricInputs
 from .errors import GancliError
 from .hookspecs import hookimpl
@@ -16,7 +16,7 @@ from .plugins import get_registry
 __all__ = [
     "Architecture", "Augmentation", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
     "DirectionFinder", "DirectionInputs", "EvalSetting", "GeneratorRegularizer", "Metric", "MetricInputs",
-    "Options", "field", "get_registry", "hookimpl", "__version__",
+    "Logger", "Options", "field", "get_registry", "hookimpl", "__version__",
     "Generator", "Grid", "Run", "evaluate", "list_components", "load", "resume", "train",
 ]
 _API = ("Generator", "Grid", "Run", "evaluate", "list_components", "load", "resume", "train")

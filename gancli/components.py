@@ -130,6 +130,55 @@ class GeneratorRegularizer(Component):
         return None
 
 
+class Logger(Component):
+    """Where a run's figures go as it trains, besides its run directory: TensorBoard, MLflow, a tracking server.
+
+    The trainer calls these on rank 0 only (under torchrun), at the moments it writes the run directory:
+
+    - ``start(run_dir, config, step)`` before the first step: ``config`` is the resolved run (what run.json
+      holds), ``step`` the step training starts from: 0, or the checkpoint a resumed run continues from.
+      Figures a logger kept past ``step`` (written after that checkpoint by a run that then crashed) are
+      about to be written again: drop or supersede them, as metrics.jsonl is truncated. A logger that cannot
+      start (an unreachable tracking server) raises, and the run stops before it trains, with one line.
+    - ``log_scalars(step, values)`` every ``--log-every`` steps: ``{name: float}``, the figures of that
+      metrics.jsonl line (losses, ``images_per_s``, ``augment_p``...).
+    - ``log_images(step, name, path)`` after each sample grid: the PNG file just written (``name``
+      ``"samples"``).
+    - ``log_artifact(path)`` when training ends or is interrupted: the generator file (enough to sample).
+    - ``rewind(step)`` after a roll-back (``--on-nonfinite rollback``): training went back to ``step``, as
+      in ``start``.
+    - ``finish()`` always, last: flush and close (also after an error).
+
+    A method that raises mid-run is reported once and that logger is dropped; training, its checkpoints and
+    the other loggers go on. These calls sit in the training loop, so keep them cheap: hand slow work (a
+    network upload) to a background thread and wait for it in ``finish``.
+
+    ``requires`` maps the modules the logger imports to what to install for each (``{"tensorboardX":
+    "gancli[tensorboard]"}``): a run naming the logger is refused with that line before anything is written.
+    Import them inside ``start``, never at the top of the plugin module.
+    """
+
+    requires: dict = {}
+
+    def start(self, run_dir: str, config: dict, step: int = 0) -> None:
+        return None
+
+    def log_scalars(self, step: int, values: dict) -> None:
+        return None
+
+    def log_images(self, step: int, name: str, path: str) -> None:
+        return None
+
+    def log_artifact(self, path: str) -> None:
+        return None
+
+    def rewind(self, step: int) -> None:
+        return None
+
+    def finish(self) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """What a dataset yields: ``kind`` "image" (shape C,H,W in [-1, 1]) or "points" (shape (2,))."""

@@ -57,6 +57,12 @@ def register_generator_regularizers(register):
 
 
 @hookspec
+def register_loggers(register):
+    """Register loggers (subclasses of ``gancli.Logger``), which receive a run's figures, sample grids and
+    generator as it trains, besides its run directory (``gancli train --log NAME``: TensorBoard, MLflow)."""
+
+
+@hookspec
 def register_recipes(register):
     """Register recipes, named presets of ``gancli train`` flags kept as TOML files (``gancli train --recipe NAME``,
     ``gancli list recipes``): ``register(path)`` takes one recipe file or a folder of ``*.toml`` recipe files."""

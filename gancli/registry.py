@@ -20,6 +20,7 @@ KINDS = {
     "augmentation": ("register_augmentations", components.Augmentation, "augmentations"),
     "generator_regularizer": ("register_generator_regularizers", components.GeneratorRegularizer,
                               "generator regularizers"),
+    "logger": ("register_loggers", components.Logger, "loggers"),
 }
 
 

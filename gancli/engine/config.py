@@ -24,6 +24,8 @@ class TrainConfig:
     data_opt: dict = field(default_factory=dict)
     g_reg: list = field(default_factory=list)  # generator regularisers by name; ["none"] for none
     g_reg_opt: dict = field(default_factory=dict)  # "key" or "regularizer.key" -> value
+    log: list = field(default_factory=list)  # loggers by name, beside metrics.jsonl (always written)
+    log_opt: dict = field(default_factory=dict)  # "key" or "logger.key" -> value
     conditional: bool = False
     ema: float = 0.0  # decay of the generator's exponential moving average; 0 = off
     pack: int = 1  # PacGAN: the discriminator judges this many samples at once
@@ -121,7 +123,7 @@ SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", 
             "augment_p", "ada_target", "ada_kimg", "precision", "compile", "recipe")
 # Each option table belongs to the component its field names: a layer naming another one drops the lower layers'.
 OPTION_OWNERS = {"arch_opt": "arch", "loss_opt": "loss", "lipschitz_opt": "lipschitz", "data_opt": "data",
-                 "g_reg_opt": "g_reg", "augment_opt": "augment"}
+                 "g_reg_opt": "g_reg", "augment_opt": "augment", "log_opt": "log"}
 _UNSET = object()  # a field no layer has set yet
 
 
@@ -201,7 +203,7 @@ def config_values(raw: dict, where: str) -> dict:
             if not isinstance(value, dict):
                 raise GancliError(f"{where}: {key} must be a table of option = value")
             value = {k.replace("-", "_"): v for k, v in value.items()}
-        elif name in ("lipschitz", "g_reg") and isinstance(value, str):
+        elif name in ("lipschitz", "g_reg", "log") and isinstance(value, str):
             value = [value]
         elif name == "augment" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ",".join(value) or "none"
@@ -217,6 +219,9 @@ def _check_open_typed(name: str, value) -> None:
     elif name == "g_reg":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise GancliError(f"g_reg must be a generator regularizer name or a list of names, got {value!r}")
+    elif name == "log":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise GancliError(f"log must be a logger name or a list of names, got {value!r}")
     elif name == "n_critic" and value is not None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise GancliError(f"n_critic must be a whole number, got {value!r}")
@@ -232,6 +237,8 @@ def build_config(values: dict) -> TrainConfig:
         if name == "augment_p" and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = repr(value)  # a number from a TOML file: the same as --augment-p NUMBER
         _check_open_typed(name, value)
+        if name == "log":
+            value = list(value)  # the CLI's repeated --log arrives as a tuple
         default = FIELDS[name].default
         if isinstance(default, bool) and not isinstance(value, bool):
             raise GancliError(f"{name} must be true or false, got {value!r}")

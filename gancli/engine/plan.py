@@ -12,6 +12,9 @@ from ..errors import GancliError
 from ..options import parse_pairs, resolve, to_kwargs
 from ..registry import Entry, Registry
 from .config import SETTINGS, TrainConfig
+from .loggers import check_requirements
+
+JSONL = "jsonl"  # the logger of the run's own metrics.jsonl, in every plan
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Plan:
     notes: list = field(default_factory=list)
     augment: list = field(default_factory=list)  # augmentation Choices, applied in this order
     g_reg: list = field(default_factory=list)  # generator regulariser Choices, their terms added to G's loss
+    log: list = field(default_factory=list)  # logger Choices, jsonl first (make_plan and plan_from_json add it)
 
     def as_json(self) -> dict:
         from .. import __version__
@@ -47,6 +51,7 @@ class Plan:
         return {"gancli_version": __version__, "arch": self.arch.as_json(), "loss": self.loss.as_json(),
                 "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
                 "augment": [c.as_json() for c in self.augment], "g_reg": [c.as_json() for c in self.g_reg],
+                "log": [c.as_json() for c in self.log],
                 "n_critic": self.n_critic, **settings}
 
 
@@ -115,7 +120,19 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
     n_critic = config.n_critic if config.n_critic is not None else loss_cls.n_critic
     augment = _augment_choices(registry, config, loss)
     g_reg = _g_reg_choices(registry, config)
-    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg)
+    log = _logger_choices(registry, config)
+    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg, log=log)
+
+
+def _logger_choices(registry: Registry, config: TrainConfig) -> list:
+    """The run's jsonl logger, then those of ``--log NAME`` (repeatable) with their ``--log-opt`` values; a logger
+    whose package is missing is refused here, before anything is written."""
+    requested = [name for name in config.log if registry.get("logger", name).name != JSONL]
+    named = _named_choices(registry, "logger", requested, config.log_opt, "--log-opt", "a logger", "--log NAME",
+                           "logger", "loggers")
+    choices = [choose(registry, "logger", JSONL, {}), *named]
+    check_requirements(choices)
+    return choices
 
 
 def _g_reg_choices(registry: Registry, config: TrainConfig) -> list:
@@ -187,12 +204,17 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
         # A setting added after the run was made takes its default, which is how such runs were trained.
         augment = [load("augmentation", item) for item in data.get("augment", [])]
         g_reg = [load("generator_regularizer", item) for item in data.get("g_reg", [])]
+        log = [load("logger", item) for item in data.get("log", [])]
+        if not any(c.entry.name == JSONL for c in log):  # a run from before loggers were components
+            log.insert(0, choose(registry, "logger", JSONL, {}))
+        check_requirements(log)
         config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data},
                              augment=",".join(c.entry.name for c in augment) or "none",
-                             g_reg=[c.entry.name for c in g_reg])
+                             g_reg=[c.entry.name for c in g_reg],
+                             log=[c.entry.name for c in log if c.entry.name != JSONL])
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
-                    int(data["n_critic"]), config, augment=augment, g_reg=g_reg)
+                    int(data["n_critic"]), config, augment=augment, g_reg=g_reg, log=log)
     except (KeyError, TypeError) as exc:
         raise GancliError(f"run.json is incomplete or damaged (missing {exc}); start a new run instead") from None
 

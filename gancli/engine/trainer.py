@@ -27,6 +27,7 @@ from ..latents import LatentSpaces
 from . import checkpoint, distributed, memory, runs, speed
 from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_values
 from .images import save_samples
+from .loggers import LoggerSet
 from .plan import Plan
 from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
 from .wrappers import GeneratorCalls, GeneratorEMA, PackedDiscriminator, RoutedGenerator, packed_shape
@@ -123,6 +124,7 @@ class Trainer:
         self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
         self.augment, self.augment_p = self._augmentation()
+        self.loggers = LoggerSet(plan.log if world.is_main else [], self.reporter)  # rank 0 logs
 
     def _check_generator_regularizers(self) -> None:
         """Refuse a regulariser the data or the generator cannot serve, with one line."""
@@ -314,12 +316,14 @@ class Trainer:
                     self.reporter.update(self.step, record)
                     if verdict is not None and verdict.stop:
                         self.save_checkpoint()
+                        self._log_generator()
                         raise TrainingInterrupted(self.step)
             finally:
                 self.reporter.finish()
         if self.step == first_step:  # nothing trained (--steps 0): still leave a sampleable run
             self.save_grid()
             self.save_checkpoint()
+        self._log_generator()
         return record or {"step": self.step}
 
     def _diverged(self, verdict) -> bool:
@@ -339,8 +343,7 @@ class Trainer:
             path, tensors, meta = found
             self.restore(tensors, meta, path)
             self.lr_scale, self.rollbacks = scale, rollbacks
-            if self.world.is_main:
-                _truncate_metrics(self.run_dir, self.step)
+            self.loggers.rewind(self.step)  # metrics.jsonl and the others drop what came after the checkpoint
             self.reporter.message(f"{what}; rolled back to step {self.step} with the learning rate x{scale:g} "
                                   f"(roll-back {rollbacks} of {MAX_ROLLBACKS})")
             return True
@@ -375,9 +378,7 @@ class Trainer:
         record["elapsed_s"] = round(self.elapsed, 2)
         if self.augment:
             record.update(self.augment_p.record())
-        if self.world.is_main:
-            with open(os.path.join(self.run_dir, runs.METRICS), "a") as fh:
-                fh.write(json.dumps(record) + "\n")
+        self.loggers.log_scalars(self.step, {k: v for k, v in record.items() if k != "step"})
         return record
 
     # ---- samples and checkpoints (rank 0 writes) -------------------------------------------------
@@ -406,7 +407,13 @@ class Trainer:
         reference = self.x[:2500] if self.spec.kind == "points" else None
         nrow = self.num_classes if self.num_classes and self.num_classes <= 16 else None
         save_samples(samples, path, self.spec.kind, reference=reference, nrow=nrow)
+        self.loggers.log_images(self.step, "samples", path)
         return path
+
+    def _log_generator(self) -> None:
+        """The loggers receive the generator file, written with the last checkpoint (rank 0 only)."""
+        if self.world.is_main:
+            self.loggers.log_artifact(self.step, os.path.join(self.run_dir, runs.GENERATOR))
 
     def metadata(self, kind: str) -> dict:
         plan = self.plan
@@ -518,24 +525,6 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
 
 
-def _truncate_metrics(run_dir: str, step: int) -> None:
-    """Drop metrics lines past ``step`` (written after the checkpoint a run continues from) and torn lines."""
-    path = os.path.join(run_dir, runs.METRICS)
-    if not os.path.isfile(path):
-        return
-    kept = []
-    with open(path) as fh:
-        for line in fh:
-            try:
-                if int(json.loads(line)["step"]) <= step:
-                    kept.append(line if line.endswith("\n") else line + "\n")
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash
-    with open(path + ".tmp", "w") as fh:
-        fh.writelines(kept)
-    os.replace(path + ".tmp", path)
-
-
 def _remove_stale_temporaries(run_dir: str) -> None:
     """Temporary files a killed process left behind while writing a checkpoint."""
     for folder in (run_dir, os.path.join(run_dir, runs.CHECKPOINTS)):
@@ -591,12 +580,15 @@ def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bo
                               "to train further")
         if world.is_main:
             _remove_stale_temporaries(run_dir)
-            _truncate_metrics(run_dir, trainer.step)
         reporter.message(f"resuming {run_dir} from step {trainer.step}")
-    if world.is_main:
-        with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
-            json.dump(plan.as_json(), fh, indent=2)
+    config = plan.as_json()
+    # Loggers start before run.json is written: one that cannot start leaves --out free. jsonl drops the lines
+    # a resumed run wrote after its checkpoint; the others do the same in their own way.
+    trainer.loggers.start(run_dir, config, trainer.step)
     try:
+        if world.is_main:
+            with open(os.path.join(run_dir, runs.RUN_JSON), "w") as fh:
+                json.dump(config, fh, indent=2)
         return trainer.run()
     except (RuntimeError, MemoryError) as exc:
         asked = memory.requested(exc)
@@ -606,3 +598,5 @@ def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bo
             os.remove(os.path.join(run_dir, runs.RUN_JSON))  # nothing trained: leave --out free for the retry
         raise GancliError(f"out of memory on {trainer.device} at --batch-size {plan.config.batch_size}: a step "
                           f"asked for {asked}; choose a smaller --batch-size") from None
+    finally:
+        trainer.loggers.finish()
