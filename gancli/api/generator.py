@@ -123,6 +123,10 @@ class Generator:
         return self._draw(lambda s: self.spaces.sample_z(n, s), labels, nrow, seed, truncation, cutoff, mix_seed,
                           mix_layers)
 
+    def grid(self, samples, nrow: int | None = None) -> Grid:
+        """Samples of this generator (images or points) as a :class:`Grid`."""
+        return Grid(samples, self.kind, nrow)
+
     def per_class(self, n: int = 8, seed: int = 0, truncation: float | None = None, cutoff: int | None = None,
                   mix_seed: int | None = None, mix_layers: tuple | None = None) -> Grid:
         """One row per class, the same ``n`` latents down each column (conditional generators)."""
@@ -216,6 +220,18 @@ class Generator:
         return edit(self, latents, direction, strengths, seed=seed, latent_space=latent_space, space=space,
                     method=method, condition_on=condition_on, method_options=method_options, classifier=classifier,
                     truncation=truncation, cutoff=cutoff)
+
+    def fit_directions(self, method: str, attribute: str | None = None, condition_on=(), method_options=None,
+                       classifier: str | None = None, seed: int = 0, space: str | None = None) -> dict:
+        """Find directions with a finder (``gancli directions fit``) and save them in the run: {name: record}.
+        ``method_options``: a dict or ["k=v", ...]."""
+        from ..directions.fit import fit_directions
+        from .registry import registry_for_command
+
+        options = [f"{k}={v}" for k, v in method_options.items()] if isinstance(method_options, dict) else \
+            list(method_options or ())
+        return fit_directions(self.context(), registry_for_command(), method, attribute, tuple(condition_on), options,
+                              classifier, seed, space=space)
 
     # ---- deployment --------------------------------------------------------------------------------
     def export(self, onnx: str | None = None, torchscript: str | None = None, pt2: str | None = None, **options):

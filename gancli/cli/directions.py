@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..errors import GancliError
-from .common import registry_for_command, space_option
+from .common import space_option
 
 
 @click.group(help="""Named directions in a generator's latent space, saved in the run (directions.safetensors).
@@ -54,21 +52,17 @@ never sampled, by the run's classifier), so that `gancli edit RUN --direction AT
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
 @click.option("--json", "as_json", is_flag=True, help="print what was saved as JSON")
 def fit(run, method, attribute, condition_on, method_opt, classifier, seed, space, device, as_json):
-    registry = registry_for_command()
+    from ..api.generator import load
 
-    from ..directions.context import open_run
-    from ..directions.fit import fit_directions
-    from ..engine.trainer import pick_device
-
-    context = open_run(run, registry, str(pick_device(device)))
-    recorded = fit_directions(context, registry, method, attribute, condition_on, method_opt, classifier, seed,
-                              space=space)
+    generator = load(run, device)
+    recorded = generator.fit_directions(method, attribute, condition_on, method_opt, classifier, seed, space)
+    path = generator.context().directions_path
     if as_json:
-        click.echo(json.dumps({"file": context.directions_path, "directions": recorded}, indent=2))
+        click.echo(json.dumps({"file": path, "directions": recorded}, indent=2))
         return
     for name in recorded:
         click.echo(name)
-    click.echo(f"saved {len(recorded)} direction(s) in {context.directions_path}; try: gancli edit {run} "
+    click.echo(f"saved {len(recorded)} direction(s) in {path}; try: gancli edit {run} "
                f"--direction {next(iter(recorded))} -o strip.png", err=True)
 
 
@@ -81,25 +75,14 @@ Example:
 @click.argument("run", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="print them as JSON")
 def list_directions(run, as_json):
-    from ..directions.context import run_folder
-    from ..engine.directions import FILE, load_directions
+    from ..api.directions import saved_directions
 
-    folder = run_folder(run)
-    path = None if folder is None else os.path.join(folder, FILE)
-    if path is None or not os.path.isfile(path):
-        raise GancliError(f"{run} has no directions yet; fit some with: gancli directions fit {run} --method "
-                          f"interfacegan --attribute smiling (or --method sefa)")
-    vectors, meta = load_directions(path)
-    records = meta.get("directions", {})
+    found = saved_directions(run)
     if as_json:
-        click.echo(json.dumps({"file": path, "z_dim": meta.get("z_dim"), "attributes": meta.get("attributes", []),
-                               "classifier": meta.get("classifier"),
-                               "directions": {n: {"space": meta["spaces"][n], **records.get(n, {})} for n in vectors}},
-                              indent=2))
+        click.echo(json.dumps(found, indent=2))
         return
-    for name in vectors:
-        record = records.get(name, {})
-        what = f"{meta['spaces'][name]:<3} {record.get('method', '?')}"
+    for name, record in found["directions"].items():
+        what = f"{record['space']:<3} {record.get('method', '?')}"
         if record.get("attribute"):
             what += f" on {record['attribute']}"
         if record.get("condition_on"):
@@ -108,7 +91,7 @@ def list_directions(run, as_json):
         if measured:
             what += f" (success {measured['success']:.0%}, drift {measured['drift']:.3f})"
         click.echo(f"{name:<36} {what}")
-    accuracy = (meta.get("classifier") or {}).get("accuracy_per_name")
+    accuracy = (found["classifier"] or {}).get("accuracy_per_name")
     if accuracy:
         figures = ", ".join(f"{k} {v:.1%}" for k, v in accuracy.items())
         click.echo(f"attribute classifier held-out accuracy: {figures}", err=True)

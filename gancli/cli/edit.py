@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command, space_option, truncation_options
+from .common import space_option, truncation_options
 
 
 @click.command(help="""Edit samples of a generator along a named direction; rows are samples, columns strengths.
@@ -58,31 +58,21 @@ def edit(run, direction, seed, count, latent, latent_space, space, truncation, t
         raise GancliError(f"-n must be at least 1, got {count}")
     if save_latents and not save_latents.lower().endswith((".npy", ".safetensors")):
         raise GancliError(f"--save-latents {save_latents} must end in .npy or .safetensors")
-    registry = registry_for_command()
+    from ..api.generator import load
+    from ..directions.latents import read_latents, save_latents as write_latents
 
-    from ..directions.context import open_run
-    from ..directions.editing import edit as edit_latents
-    from ..directions.latents import parse_strengths, read_latents, save_latents as write_latents
-    from ..engine.images import save_samples
-    from ..engine.trainer import pick_device
-
-    strengths = parse_strengths(strength)
-    context = open_run(run, registry, str(pick_device(device)))
-    context.spaces.check_truncation(truncation, truncation_cutoff)
-    if space:
-        context.spaces.check_space(space)
-    if latent:
-        latents, source = read_latents(latent, context.spaces, latent_space)
-    else:
-        latents, source = context.spaces.sample_z(count, seed), "z"
-    result = edit_latents(context, registry, direction, latents, strengths, method, condition_on, method_opt,
-                          classifier, source, space, truncation, truncation_cutoff)
+    generator = load(run, device)
+    generator.context()  # conditional and point generators are refused before any file is read
+    latents, source = read_latents(latent, generator.spaces, latent_space) if latent else (count, "z")
+    result = generator.edit(latents, direction, strength, seed=seed, latent_space=source, space=space, method=method,
+                            condition_on=condition_on, method_options=method_opt, classifier=classifier,
+                            truncation=truncation, cutoff=truncation_cutoff)
     try:
-        save_samples(result.images(context), output, "image", nrow=len(strengths))
+        result.grid.save(output)
         if save_latents:
-            write_latents(save_latents, result.rows(), result.space)
+            write_latents(save_latents, result.latents, result.space)
     except OSError as exc:
         raise GancliError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from None
-    strengths_text = ", ".join(f"{s:g}" for s in strengths)
-    click.echo(f"wrote {len(latents)} x {len(strengths)} edits ({result.description}; strengths {strengths_text}) "
-               f"to {output}", err=True)
+    strengths_text = ", ".join(f"{s:g}" for s in result.strengths)
+    click.echo(f"wrote {len(result.images) // len(result.strengths)} x {len(result.strengths)} edits "
+               f"({result.description}; strengths {strengths_text}) to {output}", err=True)

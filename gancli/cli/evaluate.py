@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..errors import GancliError
-from .common import registry_for_command, truncation_options
+from .common import truncation_options
 
 
 @click.command(help="""Measure a trained generator against the data it was trained on.
@@ -57,64 +55,18 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, inception, extractor, judge,
              all_checkpoints, record, truncation, truncation_cutoff, device, as_json):
-    from ..engine.runs import is_run
-    from ..options import parse_pairs
-
-    if count is not None and count < 1:
-        raise GancliError(f"-n must be at least 1, got {count}")
-    if all_checkpoints and not is_run(target):
-        raise GancliError(f"--all-checkpoints needs a run directory; {target} is not one")
-    names = [name.strip() for value in metric_names for name in value.split(",") if name.strip()]
-    registry = registry_for_command()
-
-    from ..engine.trainer import pick_device
-    from ..metrics.evaluate import EvalRequest, Evaluator
-    from ..metrics.sources import open_source
+    from ..api.evaluation import evaluate as measure
     from .evaluate_view import Feedback, print_result
 
-    dev = str(pick_device(device))
-    request = EvalRequest(metrics=names or None, metric_options=parse_pairs(metric_opt), n=count, seed=seed,
-                          data=data, data_options=parse_pairs(data_opt), inception=inception,
-                          extractor=extractor, judge=judge, device=dev)
-    targets = _checkpoint_files(target) if all_checkpoints else [target]
     feedback = Feedback()
     try:
-        truncated = (truncation, truncation_cutoff)
-        first = open_source(targets[0], registry, dev, *truncated)
-        evaluator = Evaluator(registry, request, first, say=feedback.say, progress=feedback.progress)
-        results = []
-        for path in targets:
-            source = first if path == targets[0] else open_source(path, registry, dev, *truncated)
-            feedback.say(f"measuring {source.description} on {evaluator.n} samples")
-            results.append(evaluator.score(source))
+        payload = measure(target, list(metric_names), list(metric_opt), count, seed, data, list(data_opt), inception,
+                          extractor, judge, all_checkpoints, record, truncation, truncation_cutoff, device,
+                          say=feedback.say, progress=feedback.progress)
     finally:
         feedback.close()
-    if record and is_run(target):
-        from ..metrics.records import append_record
-
-        for result in results:
-            where = append_record(target, result)
-        feedback.say(f"recorded in {where}")
     if as_json:
-        from ..metrics.records import json_ready
-
-        payload = results[0] if len(results) == 1 else {"evaluations": results}
-        click.echo(json.dumps(json_ready(payload), indent=2))
+        click.echo(json.dumps(payload, indent=2))
         return
-    for result in results:
+    for result in payload.get("evaluations", [payload]):
         print_result(result)
-
-
-def _checkpoint_files(run_dir: str) -> list:
-    """Every kept checkpoint, oldest first, then generator.safetensors when it is newer than them all."""
-    from ..engine.checkpoint import read_meta
-    from ..engine.runs import GENERATOR, checkpoints
-
-    found = checkpoints(run_dir)
-    generator = os.path.join(run_dir, GENERATOR)
-    files = [path for _, path in found]
-    if os.path.isfile(generator) and (not found or read_meta(generator).get("step", -1) > found[-1][0]):
-        files.append(generator)
-    if not files:
-        raise GancliError(f"{run_dir} holds no checkpoints yet; train it first")
-    return files

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..errors import GancliError
-from .common import registry_for_command, truncation_options
+from .common import truncation_options
 
 
 @click.command(help="""Export a trained generator (a run directory or a generator .safetensors file) for deployment.
@@ -61,28 +59,15 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print a JSON report on stdout")
 def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, truncation, truncation_cutoff,
            synthesis_only, no_verify, as_json):
-    outputs = {fmt: path for fmt, path in (("onnx", onnx_path), ("torchscript", torchscript_path),
-                                           ("pt2", pt2_path)) if path}
-    if not outputs:
-        outputs = {"onnx": _default_onnx_path(target, "synthesis" if synthesis_only else "generator")}
-    if directions_path and not os.path.isfile(directions_path):
-        raise GancliError(f"directions file {directions_path} does not exist")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise GancliError("gancli export needs torch, which this installation lacks (a light install only runs "
-                          "gancli generate): pip install torch") from None
-    registry = registry_for_command()
+    from ..api.exporting import export as export_files
+    from ..export.verify import BATCHES, TOLERANCE
 
-    from ..export import BATCHES, TOLERANCE, export_generator
-
-    info, written = export_generator(target, outputs, opset=opset, check=not no_verify,
-                                     directions=directions_path, registry=registry, truncation=truncation,
-                                     cutoff=truncation_cutoff, synthesis_only=synthesis_only)
+    result = export_files(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, truncation,
+                          truncation_cutoff, synthesis_only, verify=not no_verify)
     if as_json:
-        click.echo(json.dumps({"source": target, "metadata": info.as_json(),
-                               "exports": [e.as_json() for e in written]}, indent=2))
+        click.echo(json.dumps(result.as_json(), indent=2))
         return
+    info, written = result.info, result.written
     classes = f"{info.num_classes} classes" if info.num_classes else "unconditional"
     click.echo(f"{target}: {info.architecture.get('name')} generator at step {info.step}, z_dim {info.z_dim}, "
                f"{classes}, {len(info.directions)} named directions")
@@ -99,8 +84,3 @@ def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path
                  f"{', '.join(map(str, BATCHES))}{psis} (tolerance {TOLERANCE:.0e})")
         click.echo(f"  {e.format:<12} {e.path}{graph}  {e.bytes / 1e6:.1f} MB  {check}")
 
-
-def _default_onnx_path(target: str, graph: str) -> str:
-    if os.path.isdir(target):
-        return os.path.join(target, f"{graph}.onnx")
-    return os.path.splitext(target)[0] + (".onnx" if graph == "generator" else f".{graph}.onnx")

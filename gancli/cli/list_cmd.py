@@ -6,13 +6,6 @@ import json
 
 import click
 
-from ..errors import GancliError, did_you_mean
-from ..options import schema
-from ..registry import KINDS, kind_for
-from .common import registry_for_command
-
-RECIPES = ("recipes", "recipe")
-
 
 @click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets, metrics, direction
 finders, augmentations, generator regularizers; and recipes, the named presets of `gancli train --recipe`.
@@ -29,17 +22,16 @@ Examples:
 @click.option("--options", "show_options", is_flag=True, help="show each component's options (a recipe's flags)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def list_components(kind, show_options, as_json):
-    registry = registry_for_command()
-    recipes = kind is None or kind in RECIPES
-    kinds = [] if kind in RECIPES else [_kind(kind)] if kind else list(KINDS)
-    listing = {k: [_describe(e) for e in registry.entries(k)] for k in kinds}
-    if recipes:
-        listing["recipe"] = [recipe.as_json() for recipe in registry.recipes.entries()]
+    from ..api.listing import listing as components
+
+    listing = components(kind)
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
+
+    from ..registry import KINDS
 
     console = Console()
     for k, items in listing.items():
@@ -60,30 +52,6 @@ def list_components(kind, show_options, as_json):
             table.add_row(name, description, source.strip())
         console.print(table)
         console.print()
-
-
-def _kind(word: str) -> str:
-    """The component kind ``word`` names; a misspelt "recipes" is suggested as such."""
-    try:
-        return kind_for(word)
-    except GancliError:
-        if did_you_mean(word, RECIPES[:1]):
-            raise GancliError(f"unknown component kind {word!r}{did_you_mean(word, RECIPES[:1])}") from None
-        raise
-
-
-def _describe(entry) -> dict:
-    extra = {}
-    cls = entry.cls
-    if entry.kind == "loss":
-        extra = {"output": cls.output, "n_critic": cls.n_critic,
-                 "lipschitz": [name for name, _ in cls.lipschitz]}
-    elif entry.kind == "generator_regularizer":
-        extra = {"needs": list(cls.needs), "data_kinds": list(cls.data_kinds)}
-    return {"name": entry.name, "aliases": list(entry.aliases), "description": entry.description,
-            "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
-            "version": entry.plugin.version, "builtin": entry.plugin.builtin,
-            "options": [info.as_json() for info in schema(cls.Options)], **extra}
 
 
 def _recipe_table(items: list, show_flags: bool):

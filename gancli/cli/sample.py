@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import GancliError
-from .common import registry_for_command, truncation_options
+from .common import truncation_options
 
 
 @click.command(help="""Draw samples from a trained generator (a run directory or a generator .safetensors file).
@@ -47,86 +47,40 @@ def sample(target, count, seed, label, per_class, interpolate, interp_steps, tru
         raise GancliError(f"-n must be at least 1, got {count}")
     if not output.lower().endswith((".png", ".npy")):
         raise GancliError(f"output {output} must end in .png (a picture) or .npy (the raw array)")
-    registry = registry_for_command()
-
-    import torch
-
-    from ..engine.images import save_samples
-    from ..engine.models import load_generator
-    from ..engine.trainer import pick_device
-
-    from ..latents import LatentSpaces
-
-    dev = pick_device(device)
-    G, meta = load_generator(target, device=str(dev), registry=registry)
-    spaces = LatentSpaces.of(G, meta, str(dev))
-    spaces.check_truncation(truncation, truncation_cutoff)
-    num_classes = spaces.num_classes
-    if (label is not None or per_class or interpolate) and not num_classes:
-        raise GancliError("--label, --per-class and --interpolate need a conditional generator; this one was "
-                          "trained without --conditional")
     if mix_layers and mix_seed is None:
         raise GancliError("--mix-layers says which layers --mix SEED replaces; add --mix SEED")
-    if mix_seed is not None and not spaces.has_w:
-        raise GancliError("--mix needs a generator with a W space (a mapping network, such as --arch stylegan2); "
-                          "this generator has a Z space only")
-    nrow = None
-    if per_class:  # row = class, column = one noise vector shared by every class
-        def draw(noise):
-            return spaces.sample_z(count, noise).repeat(num_classes, 1)
-        labels, nrow = torch.arange(num_classes).repeat_interleave(count), count
-    elif interpolate:  # row = one noise vector, column = a blend of the two one-hot class vectors
-        start, end = _class_pair(interpolate, num_classes)
-        if interp_steps < 2:
-            raise GancliError(f"--interp-steps must be at least 2, got {interp_steps}")
-        weights = torch.linspace(0, 1, interp_steps)
-        onehot = torch.eye(num_classes)
-        blends = (1 - weights)[:, None] * onehot[start] + weights[:, None] * onehot[end]
+    from ..api.generator import load
 
-        def draw(noise):
-            return spaces.sample_z(count, noise).repeat_interleave(interp_steps, 0)
-        labels, nrow = blends.repeat(count, 1), interp_steps
+    generator = load(target, device)
+    truncated = {"truncation": truncation, "cutoff": truncation_cutoff, "mix_seed": mix_seed,
+                 "mix_layers": _layers(mix_layers)}
+    if per_class:
+        grid = generator.per_class(count, seed, **truncated)
+    elif interpolate:
+        grid = generator.interpolate(*_class_pair(interpolate), count, interp_steps, seed, **truncated)
     else:
-        def draw(noise):
-            return spaces.sample_z(count, noise)
-        labels = None
-        if num_classes:
-            _check_class(label if label is not None else 0, num_classes, "--label")
-            labels = torch.full((count,), label) if label is not None else torch.arange(count) % num_classes
-    z = draw(seed)
-    if mix_seed is None:
-        samples = spaces.generate(z, "z", labels, truncation, truncation_cutoff)
-    else:  # the same grid of latents from the mixing seed lends its layers to every sample
-        ws, other = (spaces.convert(v, "z", "w+", labels, truncation, truncation_cutoff) for v in (z, draw(mix_seed)))
-        layers = _layers(mix_layers, spaces.G.num_ws)
-        samples = spaces.generate(spaces.mix(ws, other, layers), "w+")
+        grid = generator.images(count, seed, label, **truncated)
     try:
-        save_samples(samples, output, meta["spec"]["kind"], nrow=nrow)
+        grid.save(output)
     except OSError as exc:
         raise GancliError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {len(samples)} samples to {output} (generator at step {meta.get('step')})", err=True)
+    click.echo(f"wrote {len(grid.samples)} samples to {output} (generator at step {generator.step})", err=True)
 
 
-def _check_class(value: int, num_classes: int, flag: str) -> None:
-    if not 0 <= value < num_classes:
-        raise GancliError(f"{flag} classes must be in 0..{num_classes - 1}, got {value}")
-
-
-def _class_pair(text: str, num_classes: int) -> tuple[int, int]:
+def _class_pair(text: str) -> tuple[int, int]:
     try:
         start, end = (int(part) for part in text.split(":"))
     except ValueError:
         raise GancliError(f"--interpolate takes two class numbers as A:B (for example 3:8), got {text!r}") from None
-    _check_class(start, num_classes, "--interpolate")
-    _check_class(end, num_classes, "--interpolate")
     return start, end
 
 
-def _layers(text: str | None, num_ws: int) -> tuple[int, int]:
+def _layers(text: str | None) -> tuple[int, int] | None:
+    """--mix-layers A:B; None for the default (the second half of W+, the fine styles)."""
     if text is None:
-        return num_ws // 2, num_ws
+        return None
     try:
         start, stop = (int(part) for part in text.split(":"))
     except ValueError:
-        raise GancliError(f"--mix-layers takes two layer numbers as A:B (for example 4:{num_ws}), got {text!r}") from None
+        raise GancliError(f"--mix-layers takes two layer numbers as A:B (for example 4:8), got {text!r}") from None
     return start, stop
