@@ -46,14 +46,13 @@ def resume(run, steps: int | None = None, progress="auto", **settings) -> Run:
     from .registry import registry_for_command
 
     path = os.fspath(run)
-    values = python_values({"steps": steps, **settings}, allowed=RESUMABLE + ("progress",))
+    values = python_values({"steps": steps, **settings}, known=(*FIELDS, "progress"))
     plan = resume_plan(path, values, registry_for_command())
     return execute(plan, path, resume=True, progress=progress)
 
 
-def python_values(given: dict, allowed=None) -> dict:
+def python_values(given: dict, known=(*FIELDS, *CALL_KEYWORDS)) -> dict:
     """TrainConfig values from Python keywords (None = unset); a keyword that is none gets "did you mean"."""
-    known = allowed or (*FIELDS, *CALL_KEYWORDS)
     for key in given:
         if key not in known:
             raise GancliError(f"unknown keyword {key!r}{did_you_mean(key, known)}; the keywords are gancli "

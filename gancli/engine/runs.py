@@ -76,6 +76,8 @@ def generator_file(target: str) -> str:
         found = checkpoints(target)
         if found:
             return found[-1][1]
+        if not is_run(target):
+            raise GancliError(f"{target} is not a gancli run directory (no {RUN_JSON}, {GENERATOR} or {CHECKPOINTS}/ in it)")
         raise GancliError(f"{target} holds no generator yet ({GENERATOR} or {CHECKPOINTS}/); train it first")
     if os.path.isfile(target):
         return target
