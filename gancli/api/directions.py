@@ -42,6 +42,7 @@ class EditResult:
 
     @property
     def grid(self):
+        """The strip as a :class:`Grid`: one row per latent, one column per strength."""
         from .grid import Grid
 
         return Grid(self.images, "image", nrow=len(self.strengths))

@@ -23,6 +23,7 @@ class ExportResult:
 
     @property
     def paths(self) -> list:
+        """The files written, in the order of ``written``."""
         return [e.path for e in self.written]
 
 

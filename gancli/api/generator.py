@@ -55,14 +55,17 @@ class Generator:
 
     @property
     def num_classes(self) -> int:
+        """Classes the generator is conditioned on (0: unconditional)."""
         return self.spaces.num_classes
 
     @property
     def class_names(self) -> list:
+        """The dataset's class names, for the labels of a conditional generator."""
         return list(self.meta["spec"].get("class_names", []))
 
     @property
     def step(self) -> int | None:
+        """The training step the weights are from."""
         return self.meta.get("step")
 
     @property

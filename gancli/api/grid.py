@@ -38,6 +38,7 @@ class Grid:
 
     @property
     def image(self):
+        """The picture, a PIL image (drawn on first use)."""
         if self._image is None:
             from ..runtime import images
 

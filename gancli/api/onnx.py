@@ -21,22 +21,27 @@ class OnnxGenerator:
 
     @property
     def meta(self) -> dict:
+        """The gancli metadata the file carries (latent size, classes, shape, directions, step...)."""
         return self.info.as_json()
 
     @property
     def kind(self) -> str:
+        """"image" or "points"."""
         return self.info.data_kind
 
     @property
     def num_classes(self) -> int:
+        """Classes the generator is conditioned on (0: unconditional)."""
         return self.info.num_classes
 
     @property
     def step(self):
+        """The training step the exported weights are from."""
         return self.info.step
 
     @property
     def space_names(self) -> tuple:
+        """The spaces the file takes latents of: ("z",), or ("z", "w", "w+") for a synthesis-only export."""
         return self.runtime.spaces
 
     @property
@@ -48,6 +53,7 @@ class OnnxGenerator:
         return f"<gancli OnnxGenerator {self.target}: step {self.step}, spaces {'/'.join(self.space_names)}>"
 
     def latents(self, n: int = 64, seed: int = 0):
+        """``n`` Gaussian z of ``seed``, drawn by numpy (as ``gancli generate`` draws them)."""
         return self.runtime.latents(self._count(n), seed)
 
     def decode(self, latents, space: str = "z", labels=None, truncation: float | None = None,
@@ -66,6 +72,7 @@ class OnnxGenerator:
 
     def images(self, n: int = 64, seed: int = 0, labels=None, truncation: float | None = None,
                cutoff: int | None = None, nrow: int | None = None) -> Grid:
+        """:meth:`sample` as a :class:`Grid`, shown as a picture in Jupyter."""
         return Grid(self.sample(n, seed, labels, truncation, cutoff), self.kind, nrow)
 
     def edit(self, latents, direction: str, strengths=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0), *, seed: int = 0,

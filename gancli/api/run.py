@@ -28,6 +28,7 @@ class Run:
 
     @property
     def metrics(self) -> list:
+        """Every record of RUN/metrics.jsonl (step, d_loss, g_loss, d_real, d_fake, images_per_s...), in order."""
         from ..engine.runs import METRICS
         from ..metrics.records import read_jsonl
 
@@ -52,6 +53,7 @@ class Run:
 
     @property
     def samples(self) -> list:
+        """The sample grids written while training (RUN/samples/step-N.png), oldest first."""
         from ..engine.runs import SAMPLES
 
         return sorted(glob.glob(os.path.join(self.path, SAMPLES, "*.png")))
