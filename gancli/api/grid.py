@@ -1,12 +1,10 @@
 """A picture of samples that shows itself in Jupyter (``_repr_png_``) and saves as PNG or, from samples, .npy.
 
-Numpy and Pillow only: the torch-free ONNX handle shows its samples through the same class."""
+Numpy and Pillow only (imported when drawing): the torch-free ONNX handle shows its samples through the same class."""
 
 from __future__ import annotations
 
 import io
-
-import numpy as np
 
 from ..errors import GancliError
 
@@ -70,7 +68,9 @@ class Grid:
         return f"<gancli Grid: {what}, {self.image.width}x{self.image.height}>"
 
 
-def _numpy(samples) -> np.ndarray:
+def _numpy(samples):
+    import numpy as np
+
     if hasattr(samples, "detach"):
         samples = samples.detach().float().cpu().numpy()
     return np.asarray(samples)

@@ -6,21 +6,7 @@ import sys
 
 import click
 
-
-def warn_plugin_problems(registry) -> None:
-    """One line per broken plugin, on stderr, so a failure is seen but does not stop the command."""
-    from ..plugins import plugin_problems
-
-    for line in plugin_problems(registry):
-        click.echo(f"Warning: {line}", err=True)
-
-
-def registry_for_command():
-    from ..plugins import get_registry
-
-    registry = get_registry()
-    warn_plugin_problems(registry)
-    return registry
+from ..api.registry import registry_for_command  # noqa: F401  (the commands' registry: broken plugins warned of)
 
 
 def is_interactive() -> bool:
