@@ -52,7 +52,7 @@ def test_fake_plugin_registers_with_alias_and_provenance():
 
 def test_unknown_name_suggests_and_lists():
     registry = build_registry(third_party=False)
-    with pytest.raises(GancliError, match=r'did you mean "wgan-gp"\?\); available: bce, bce-minimax, hinge, lsgan, wgan, wgan-gp'):
+    with pytest.raises(GancliError, match=r'did you mean "wgan-gp"\?\); available: bce, bce-minimax, hinge, lsgan, rpgan, wgan, wgan-gp'):
         registry.get("loss", "wgan_gp")
 
 
