@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import gancli
 
@@ -73,8 +74,11 @@ class TensorBoardLogger(gancli.Logger):
     def _open(self, step: int) -> None:
         from tensorboardX import SummaryWriter
 
-        # purge_step: steps from there on, written by an earlier session of the run, are hidden by the reader.
-        self.writer = SummaryWriter(self.logdir, purge_step=step + 1 if step else None, flush_secs=self.flush_secs)
+        # purge_step: steps from there on, written by an earlier session of the run, are hidden by the reader. The
+        # suffix keeps a session that starts in the same second as the last (a roll-back) from overwriting its
+        # file, and sorts after it, which is the order the reader goes by.
+        self.writer = SummaryWriter(self.logdir, purge_step=step + 1 if step else None, flush_secs=self.flush_secs,
+                                    filename_suffix=f".{time.time_ns()}")
 
     def log_scalars(self, step: int, values: dict) -> None:
         for name, value in values.items():

@@ -87,5 +87,5 @@ class LoggerSet:
 
 
 def _describe(exc: Exception) -> str:
-    text = (str(exc).strip().splitlines() or [""])[0][:200]
+    text = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -25,6 +25,7 @@ from .common import ContractError
 from .datasets import check_dataset
 from .enforcers import EnforcerReport, check_enforcer
 from .generator_regularizers import check_generator_regularizer
+from .loggers import check_logger
 from .losses import check_loss
 from .options import check_options
 from .plugins import check_plugin, installed_plugins, plugin_registry, run_cli, use_plugin
@@ -32,6 +33,6 @@ from .recipes import check_recipe
 
 __all__ = [
     "ContractError", "EnforcerReport", "check_architecture", "check_dataset", "check_enforcer",
-    "check_generator_regularizer", "check_loss", "check_options", "check_plugin", "check_recipe", "installed_plugins",
+    "check_generator_regularizer", "check_logger", "check_loss", "check_options", "check_plugin", "check_recipe", "installed_plugins",
     "plugin_registry", "run_cli", "use_plugin",
 ]

@@ -11,12 +11,13 @@ from .common import require
 from .datasets import check_dataset
 from .enforcers import check_enforcer
 from .generator_regularizers import check_generator_regularizer
+from .loggers import check_logger
 from .losses import check_loss
 from .options import check_options
 from .recipes import check_recipe
 
 CHECKS = {"loss": check_loss, "lipschitz": check_enforcer, "architecture": check_architecture,
-          "dataset": check_dataset, "generator_regularizer": check_generator_regularizer}
+          "dataset": check_dataset, "generator_regularizer": check_generator_regularizer, "logger": check_logger}
 
 
 def plugin_registry(module, name: str | None = None):
