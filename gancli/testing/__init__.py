@@ -33,6 +33,6 @@ from .recipes import check_recipe
 
 __all__ = [
     "ContractError", "EnforcerReport", "check_architecture", "check_dataset", "check_enforcer",
-    "check_generator_regularizer", "check_logger", "check_loss", "check_options", "check_plugin", "check_recipe", "installed_plugins",
-    "plugin_registry", "run_cli", "use_plugin",
+    "check_generator_regularizer", "check_logger", "check_loss", "check_options", "check_plugin", "check_recipe",
+    "installed_plugins", "plugin_registry", "run_cli", "use_plugin",
 ]
