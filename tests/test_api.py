@@ -191,3 +191,14 @@ def test_export_and_load_the_onnx_file_without_torch_draws_as_gancli_generate(di
     assert onnx.images(4)._repr_png_().startswith(b"\x89PNG")
     close = np.abs(onnx.decode(gancli.load(digits).latents(3).numpy()) - gancli.load(digits).sample(3).numpy())
     assert close.max() < 1e-4
+
+
+def test_report_and_plugins_are_what_the_commands_write_and_show(digits, tmp_path):
+    from gancli.api.listing import plugins
+
+    written = digits.report(tmp_path / "figures")
+    assert written == [str(tmp_path / "figures" / "losses.png")] and digits.evaluations == []
+    result = run("report", digits.path, "-o", tmp_path / "cli")
+    assert result.exit_code == 0 and (tmp_path / "cli" / "losses.png").is_file()
+    assert plugins(builtin=True) == json.loads(run("plugins", "--all", "--json").output)
+    assert plugins() == []  # the tests run without third-party plugins

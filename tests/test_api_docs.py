@@ -15,6 +15,8 @@ def test_every_function_class_method_and_property_of_the_api_is_documented():
 
     for name in docgen.FUNCTIONS:
         assert docgen._doc(getattr(api, name)), name
+    for module, name in docgen.MORE:
+        assert docgen._doc(getattr(__import__(module, fromlist=[name]), name)), name
     for name, cls in docgen._classes().items():
         assert docgen._doc(cls), name
         for member, _, documented in docgen._members(cls):

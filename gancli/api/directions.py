@@ -10,7 +10,8 @@ from ..errors import GancliError
 
 def saved_directions(target: str, missing_ok: bool = False) -> dict | None:
     """The directions saved in the run of ``target``, as `gancli directions list --json` prints them:
-    {"file", "z_dim", "attributes", "classifier", "directions": {name: {"space", "method", "measured", ...}}}.
+    {"file", "z_dim", "attributes", "classifier", "directions": {name: {"space", "method", "measured", ...}},
+    "editors": {name: the same, for the measured per-latent editors}}.
     A run without any is an error that says how to fit some (None with ``missing_ok``)."""
     from ..directions.context import run_folder
     from ..engine.directions import FILE, load_directions
@@ -26,7 +27,8 @@ def saved_directions(target: str, missing_ok: bool = False) -> dict | None:
     records = meta.get("directions", {})
     return {"file": path, "z_dim": meta.get("z_dim"), "attributes": meta.get("attributes", []),
             "classifier": meta.get("classifier"),
-            "directions": {n: {"space": meta["spaces"][n], **records.get(n, {})} for n in vectors}}
+            "directions": {n: {"space": meta["spaces"][n], **records.get(n, {})} for n in vectors},
+            "editors": meta.get("editors", {})}
 
 
 @dataclass

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ the code disagree). A tour: [docs/notebooks/course.ipynb](notebooks/course.ipynb
 Python".
 """
 FUNCTIONS = ("train", "resume", "load", "evaluate", "list_components")
+# What the remaining commands do, importable from their modules (gancli classifier train, gancli plugins)
+MORE = (("gancli.api.classifier", "train_classifier"), ("gancli.api.listing", "plugins"))
 # (class, what returns it) in the order a reader meets them
 CLASSES = (("Run", "gancli.train, gancli.resume, gancli.Run(path)"), ("Generator", "gancli.load"),
            ("Grid", "Generator.images and friends"), ("EditResult", "Generator.edit"),
@@ -85,6 +88,9 @@ def render() -> str:
         function = getattr(api, name)
         parts += [f"### gancli.{name}\n", f"```python\n{_signature('gancli.' + name, function)}\n```\n",
                   _doc(function) + "\n"]
+    for module, name in MORE:
+        function = getattr(importlib.import_module(module), name)
+        parts += [f"### {module}.{name}\n", f"```python\n{_signature(name, function)}\n```\n", _doc(function) + "\n"]
     parts.append("## Classes\n")
     for name, (cls, (_, returned_by)) in zip(_classes(), zip(_classes().values(), CLASSES)):
         parts += [f"### {name}\n", f"*Returned by {returned_by}.*\n", _doc(cls) + "\n"]

@@ -54,3 +54,12 @@ def describe(entry) -> dict:
             "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
             "version": entry.plugin.version, "builtin": entry.plugin.builtin,
             "options": [info.as_json() for info in schema(cls.Options)], **extra}
+
+
+def plugins(builtin: bool = False, registry=None) -> list:
+    """The loaded plugins as `gancli plugins --json` shows them: name, package, version, hooks, components and
+    errors of each; gancli's own built-in plugins too with ``builtin``."""
+    from ..plugins import get_registry
+
+    registry = registry or get_registry()
+    return [p.as_json() for p in registry.plugins if builtin or not p.builtin]

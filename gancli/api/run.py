@@ -35,6 +35,13 @@ class Run:
         return read_jsonl(os.path.join(self.path, METRICS))
 
     @property
+    def evaluations(self) -> list:
+        """The results ``gancli.evaluate`` recorded for this run (RUN/evaluations.jsonl), oldest first."""
+        from ..metrics.records import EVALUATIONS, read_jsonl
+
+        return read_jsonl(os.path.join(self.path, EVALUATIONS))
+
+    @property
     def last(self) -> dict:
         """The last metrics record (step, losses, speed...); {} before the first."""
         records = self.metrics
@@ -78,6 +85,24 @@ class Run:
         from .evaluation import evaluate
 
         return evaluate(self.path, **options)
+
+    def report(self, out: str | None = None) -> list:
+        """Draw the run's curves as PNG files in ``out`` (default RUN/report): losses.png from the metrics,
+        metrics.png from the recorded evaluations (when there are any); returns the files written."""
+        from ..metrics.report import evaluation_charts, loss_charts
+
+        out = os.fspath(out) if out else os.path.join(self.path, "report")
+        written = []
+        try:
+            os.makedirs(out, exist_ok=True)
+            for name, image in [("losses.png", loss_charts(self.metrics)),
+                                ("metrics.png", evaluation_charts(self.evaluations))]:
+                if image is not None:
+                    image.save(os.path.join(out, name))
+                    written.append(os.path.join(out, name))
+        except OSError as exc:
+            raise GancliError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+        return written
 
     def resume(self, steps: int | None = None, **settings) -> "Run":
         """``gancli.resume(run, steps, **settings)``."""

@@ -94,7 +94,7 @@ def describe(plan) -> str:
              *(c.entry.name + " (G)" for c in plan.g_reg)]
     text = f"{' + '.join(parts)} on {plan.data.entry.name}"
     if plan.augment:
-        p = plan.config.augment_p
+        p = "scheduled" if "augment_p" in plan.config.schedule else plan.config.augment_p
         text += f", augmented ({','.join(c.entry.name for c in plan.augment)}; p {'adaptive' if p == 'auto' else p})"
     return text + (f" (recipe {plan.config.recipe})" if plan.config.recipe else "")
 

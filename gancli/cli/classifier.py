@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-from dataclasses import replace
 
 import click
 
-from ..errors import GancliError
-from .common import is_interactive, registry_for_command
+from .common import is_interactive
 
 
 @click.group(help="""gancli's own image classifiers (what evaluation and controllable generation judge with).
@@ -57,51 +54,25 @@ Examples:
 @click.option("-o", "--output", type=click.Path(), help="also write the classifier to this .safetensors file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def train(data, data_opt, steps, members, balance, balance_max_weight, output, as_json):
-    if output and not output.lower().endswith(".safetensors"):
-        raise GancliError(f"output {output} must end in .safetensors")
-    if steps is not None and steps < 1:
-        raise GancliError(f"--steps must be at least 1, got {steps}")
-    if members is not None and members < 1:
-        raise GancliError(f"--members must be at least 1, got {members}")
-    if balance_max_weight is not None and not balance_max_weight > 1:
-        raise GancliError(f"--balance-max-weight must be above 1 (the mean weight), got {balance_max_weight:g}")
-    registry = registry_for_command()
+    from ..api.classifier import train_classifier
 
-    from ..classifiers import attribute_classifier
-    from ..classifiers.attributes import ATTRIBUTE_SETTINGS
-    from ..engine.plan import data_choice, parse_or_dict
-
-    choice = data_choice(registry, data, parse_or_dict(list(data_opt)))
-    overrides = {"members": members, "max_steps": steps, "balance": balance,
-                 "balance_max_weight": balance_max_weight}
-    settings = replace(ATTRIBUTE_SETTINGS, **{k: v for k, v in overrides.items() if v is not None})
     progress = _progress() if is_interactive() and not as_json else None
     try:
-        clf, path, trained = attribute_classifier(registry, choice.entry.name, choice.options, settings=settings,
-                                                  progress=progress)
+        result = train_classifier(data, list(data_opt), steps, members, balance, balance_max_weight, output, progress)
     finally:
         if progress is not None:
             progress.close()
-    if output:
-        try:
-            shutil.copyfile(path, output)
-        except OSError as exc:
-            raise GancliError(f"cannot write {output}: {exc.strerror or exc}") from None
-    per_name = clf.info.get("accuracy_per_name", {})
     if as_json:
-        click.echo(json.dumps({"file": output or path, "cache": path, "trained_now": trained,
-                               "accuracy": clf.accuracy, "accuracy_per_name": per_name,
-                               "n_holdout": clf.info.get("n_holdout"), "members": clf.info.get("members", 1),
-                               "balanced": bool(clf.info.get("balanced")), "balance": clf.info.get("balance")},
-                               indent=2))
+        click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{'trained' if trained else 'cached'} attribute classifier: {output or path}")
-    networks = clf.info.get("members", 1)
-    click.echo(f"held-out accuracy on {clf.info.get('n_holdout')} images"
+    per_name = result["accuracy_per_name"]
+    click.echo(f"{'trained' if result['trained_now'] else 'cached'} attribute classifier: {result['file']}")
+    networks = result["members"]
+    click.echo(f"held-out accuracy on {result['n_holdout']} images"
                + (f" (the average of {networks} networks):" if networks > 1 else ":"))
     for name, value in per_name.items():
         click.echo(f"  {name:<24} {value:.1%}")
-    report = clf.info.get("balance")
+    report = result["balance"]
     if report:
         click.echo(f"balanced: largest pairwise attribute correlation {report['max_abs_correlation_before']:.3f} "
                    f"-> {report['max_abs_correlation_after']:.3f} under the weights; effective sample "

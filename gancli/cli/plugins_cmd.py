@@ -24,12 +24,12 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print JSON: one object per plugin")
 @click.option("--all", "show_all", is_flag=True, help="include gancli's built-in plugins")
 def plugins(as_json, show_all):
-    from ..plugins import get_registry, third_party_disabled
+    from ..api.listing import plugins as loaded
+    from ..plugins import third_party_disabled
 
-    registry = get_registry()
-    chosen = [p for p in registry.plugins if show_all or not p.builtin]
+    chosen = loaded(builtin=show_all)
     if as_json:
-        click.echo(json.dumps([p.as_json() for p in chosen], indent=2))
+        click.echo(json.dumps(chosen, indent=2))
         return
     if third_party_disabled():
         click.echo(f"installed third-party plugins are off ({DISABLE_ENV} is set)")
@@ -37,18 +37,18 @@ def plugins(as_json, show_all):
         click.echo("no third-party plugins installed (`gancli plugins --all` shows the built-in ones)")
         return
     for p in chosen:
-        click.echo(f"{p.name}  ({_origin(p)})")
-        click.echo(f"  hooks: {', '.join(p.hooks) or 'none'}")
-        click.echo(f"  components: {', '.join(f'{k}:{n}' for k, n in p.components) or 'none'}")
-        for error in p.errors:
+        click.echo(f"{p['name']}  ({_origin(p)})")
+        click.echo(f"  hooks: {', '.join(p['hooks']) or 'none'}")
+        click.echo(f"  components: {', '.join(p['components']) or 'none'}")
+        for error in p["errors"]:
             click.echo(f"  error: {error}")
 
 
-def _origin(plugin) -> str:
-    if plugin.builtin:
-        return f"{plugin.distribution} {plugin.version}, built in"
-    if plugin.distribution:
-        return f"{plugin.distribution} {plugin.version}"
-    if plugin.path:
-        return f"file {plugin.path}"
+def _origin(plugin: dict) -> str:
+    if plugin["builtin"]:
+        return f"{plugin['distribution']} {plugin['version']}, built in"
+    if plugin["distribution"]:
+        return f"{plugin['distribution']} {plugin['version']}"
+    if plugin["path"]:
+        return f"file {plugin['path']}"
     return "not from a package"
