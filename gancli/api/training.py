@@ -38,7 +38,7 @@ def train(arch: str | None = None, loss: str | None = None, data: str | None = N
     values = python_values(given)
     registry = registry_for_command()
     plan = new_plan(values, config, registry)
-    return execute(plan, out or next_run(), resume=False, progress=progress)
+    return execute(plan, os.fspath(out) if out else next_run(), resume=False, progress=progress)
 
 
 def resume(run, steps: int | None = None, progress="auto", **settings) -> Run:
