@@ -83,6 +83,10 @@ Examples:
               help="linear: both learning rates fall linearly to 0 at the last step (default none)")
 @click.option("--beta1", type=float, help=_default("beta1"))
 @click.option("--beta2", type=float, help=_default("beta2"))
+@click.option("--schedule", multiple=True, metavar="NAME=START:END[,warmup=N][,steps=N]",
+              help="move lr, beta2, gamma (r1/r2), ema (half-life in images) or augment-p from START to END on a half "
+                   "cosine (linear:START:END for a line) by step N (default: --steps), after a warm-up from 0 "
+                   "(repeatable); it replaces --lr, --beta2, --ema or --augment-p (docs/training.md, Schedules)")
 @click.option("--seed", type=int, help=_default("seed"))
 @click.option("--device", help="auto, cpu, cuda or cuda:N (default auto)")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]),

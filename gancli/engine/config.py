@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..errors import GancliError, did_you_mean
 from ..options import parse_pairs
+from .schedules import GRAMMAR, TARGETS, resolve as resolve_schedules
 
 
 @dataclass
@@ -49,6 +50,7 @@ class TrainConfig:
     augment_p: str = "auto"  # "auto" (ADA's adaptive p, from 0) or a fixed probability in [0, 1]
     ada_target: float = 0.6  # the r_t = E[sign(D(real))] that adaptive p steers towards
     ada_kimg: float = 100.0  # thousands of real images over which adaptive p can move from 0 to 1
+    schedule: dict = field(default_factory=dict)  # lr, beta2, gamma, ema, augment_p -> START:END... (schedules.py)
     precision: str = "fp32"  # "bf16": bfloat16 autocast and channels-last (opt-in: changes the arithmetic)
     compile: bool = False  # torch.compile the networks (opt-in: slow start, faster steps)
     recipe: str = ""  # the recipe these values were laid over ("" for none): recorded, its values already in place
@@ -62,6 +64,11 @@ class TrainConfig:
     def fixed_augment_p(self) -> float | None:
         """The fixed probability, or None for ``auto``."""
         return None if self.augment_p == "auto" else float(self.augment_p)
+
+    @property
+    def adaptive_augment_p(self) -> bool:
+        """ADA's adaptive p: ``auto``, unless a schedule sets p (which replaces --augment-p)."""
+        return self.augment_p == "auto" and "augment_p" not in self.schedule
 
     def check(self) -> None:
         """Refuse impossible values with one clear line each."""
@@ -91,6 +98,7 @@ class TrainConfig:
         if self.on_nonfinite not in ON_NONFINITE:
             raise GancliError(f"--on-nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
         self._check_augment()
+        self._check_schedules()
         if self.precision not in PRECISIONS:
             raise GancliError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
@@ -112,6 +120,14 @@ class TrainConfig:
         if not self.ada_kimg > 0:
             raise GancliError(f"--ada-kimg must be positive, got {self.ada_kimg}")
 
+    def _check_schedules(self) -> None:
+        """Each schedule's spec is checked as it is read (build_config); here, what it needs of the rest."""
+        if "augment_p" in self.schedule and not self.augment_names:
+            raise GancliError("--schedule augment-p=... sets the probability of augmentations, and there are none: "
+                              "add --augment NAME,... (see gancli list augmentations)")
+        if "lr" in self.schedule and self.lr_decay != "none":
+            raise GancliError(_both("lr_decay", "lr"))
+
 
 LR_DECAYS = ("none", "linear")
 ON_NONFINITE = ("stop", "rollback")
@@ -120,10 +136,11 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed",
             "device", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
-            "augment_p", "ada_target", "ada_kimg", "precision", "compile", "recipe")
+            "augment_p", "ada_target", "ada_kimg", "schedule", "precision", "compile", "recipe")
 # Each option table belongs to the component its field names: a layer naming another one drops the lower layers'.
 OPTION_OWNERS = {"arch_opt": "arch", "loss_opt": "loss", "lipschitz_opt": "lipschitz", "data_opt": "data",
                  "g_reg_opt": "g_reg", "augment_opt": "augment", "log_opt": "log"}
+TABLES = (*OPTION_OWNERS, "schedule")  # fields of key = value tables, merged key by key across layers
 _UNSET = object()  # a field no layer has set yet
 
 
@@ -142,17 +159,49 @@ def merge_layers(*layers: dict) -> dict:
     """TrainConfig values of several layers, lowest first: a later layer's value wins, and option tables (``{"k":
     v}`` or the CLI's ``["k=v"]``) merge key by key, so ``--arch-opt width=64`` changes one option of a recipe's.
     A layer that names another component (``--arch resnet``) drops the options lower layers gave the one it
-    replaces, which it would not know what to do with."""
+    replaces, which it would not know what to do with; likewise a schedule replaces the settings it moves, and a
+    setting a schedule of it (see :func:`_drop_replaced`)."""
     merged = {}
     for layer in layers:
+        _drop_replaced(merged, layer)
         for table, owner in OPTION_OWNERS.items():
             if owner in layer and _component(owner, layer[owner]) != _component(owner, merged.get(owner, _UNSET)):
                 merged.pop(table, None)
         for name, value in layer.items():
-            if name in OPTION_OWNERS and name in merged:
+            if name in TABLES and name in merged:
                 value = {**_table(merged[name]), **_table(value)}
             merged[name] = value
     return merged
+
+
+def _drop_replaced(merged: dict, layer: dict) -> None:
+    """``--schedule lr=...`` replaces ``--lr`` and ``--lr-decay`` (and so on, see schedules.TARGETS): a layer that
+    gives a schedule drops the settings it replaces from the layers below, one that gives such a setting drops
+    the schedule below, and one that gives both is refused, since only one of them could be used."""
+    for name in _schedule_table(layer.get("schedule")):
+        target = TARGETS.get(name)  # an unknown name is refused when the schedule is read
+        for setting in target.replaces if target else ():
+            if setting in layer:
+                raise GancliError(_both(setting, name))
+            merged.pop(setting, None)
+    replaced = {name for name, target in TARGETS.items() if any(setting in layer for setting in target.replaces)}
+    below = _schedule_table(merged.get("schedule"))
+    if replaced & set(below):
+        merged["schedule"] = {name: text for name, text in below.items() if name not in replaced}
+
+
+def _schedule_table(value) -> dict:
+    """A layer's schedule table as a dict ({} when absent or malformed: build_config refuses malformed ones)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) and "=" in v for v in value):
+        return parse_pairs(value)
+    return {}
+
+
+def _both(setting: str, schedule: str) -> str:
+    return (f"--{setting.replace('_', '-')} and --schedule {schedule.replace('_', '-')}=... both set "
+            f"{TARGETS[schedule].what}: give one")
 
 
 def _component(owner: str, value):
@@ -199,7 +248,7 @@ def config_values(raw: dict, where: str) -> dict:
         name = key.replace("-", "_")
         if name not in FIELDS:
             raise GancliError(f"{where}: unknown key {key!r}{did_you_mean(name, FIELDS)}")
-        if name.endswith("_opt"):
+        if name in TABLES:
             if not isinstance(value, dict):
                 raise GancliError(f"{where}: {key} must be a table of option = value")
             value = {k.replace("-", "_"): v for k, v in value.items()}
@@ -225,7 +274,11 @@ def _check_open_typed(name: str, value) -> None:
     elif name == "n_critic" and value is not None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise GancliError(f"n_critic must be a whole number, got {value!r}")
-    elif name.endswith("_opt"):
+    elif name == "schedule" and isinstance(value, (list, tuple)):
+        for item in value:
+            if not isinstance(item, str) or "=" not in item:
+                raise GancliError(f"--schedule {item!r} must look like NAME={GRAMMAR} (e.g. lr=2e-4:5e-5)")
+    elif name in TABLES:
         pairs = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
         if not isinstance(value, dict) and not pairs:
             raise GancliError(f"{name} must be a table of option = value, got {value!r}")
@@ -254,5 +307,6 @@ def build_config(values: dict) -> TrainConfig:
             raise GancliError(f"{name} must be a string, got {value!r}")
         values[name] = value
     config = TrainConfig(**values)
+    config.schedule = resolve_schedules(_table(config.schedule), config.steps)  # checked, steps filled in
     config.check()
     return config

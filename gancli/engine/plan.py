@@ -13,6 +13,7 @@ from ..options import parse_pairs, resolve, to_kwargs
 from ..registry import Entry, Registry
 from .config import SETTINGS, TrainConfig
 from .loggers import check_requirements
+from .schedules import check_plan as check_schedules
 
 JSONL = "jsonl"  # the logger of the run's own metrics.jsonl, in every plan
 
@@ -121,7 +122,9 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
     augment = _augment_choices(registry, config, loss)
     g_reg = _g_reg_choices(registry, config)
     log = _logger_choices(registry, config)
-    return Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg, log=log)
+    plan = Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg, log=log)
+    check_schedules(plan)
+    return plan
 
 
 def _logger_choices(registry: Registry, config: TrainConfig) -> list:
@@ -148,7 +151,7 @@ def _g_reg_choices(registry: Registry, config: TrainConfig) -> list:
 
 def _augment_choices(registry: Registry, config: TrainConfig, loss: Choice) -> list:
     """The augmentations of ``--augment A,B`` with their ``--augment-opt`` values, in order."""
-    if config.augment_names and config.augment_p == "auto" and loss.entry.cls.output == "critic":
+    if config.augment_names and config.adaptive_augment_p and loss.entry.cls.output == "critic":
         raise GancliError(f'--augment-p auto reads the sign of D(real), which means nothing for the unbounded critic '
                           f'of loss "{loss.entry.name}"; give a fixed probability, e.g. --augment-p 0.5')
     return _named_choices(registry, "augmentation", config.augment_names, config.augment_opt, "--augment-opt",

@@ -29,6 +29,7 @@ from .health import LOGGED, MAX_ROLLBACKS, Checks, StepMonitor, explain, format_
 from .images import save_samples
 from .loggers import LoggerSet
 from .plan import Plan
+from .schedules import Scheduler
 from .state import BatchSampler, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors
 from .wrappers import GeneratorCalls, GeneratorEMA, PackedDiscriminator, RoutedGenerator, packed_shape
 
@@ -114,7 +115,8 @@ class Trainer:
         betas = (config.beta1, config.beta2)
         self.opt_G = speed.adam(self.G.parameters(), config.lr, betas)
         self.opt_D = speed.adam(self.D.parameters(), config.lr, betas)
-        self.ema = GeneratorEMA(self.G, config.ema) if config.ema else None
+        scheduled_ema = "ema" in config.schedule  # its decay set each step, from 0 (no ramp)
+        self.ema = GeneratorEMA(self.G, config.ema, ramp=not scheduled_ema) if config.ema or scheduled_ema else None
 
         self.x = speed.memory_format(config.precision, self.data.x.to(self.device))
         self.labels = self.data.labels.to(self.device) if self.num_classes else None
@@ -124,6 +126,7 @@ class Trainer:
         self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
         self.augment, self.augment_p = self._augmentation()
+        self.schedules = Scheduler(config, (self.opt_G, self.opt_D), self.enforcers, self.ema, self.augment_p)
         self.loggers = LoggerSet(plan.log if world.is_main else [], self.reporter)  # rank 0 logs
 
     def _check_generator_regularizers(self) -> None:
@@ -147,7 +150,7 @@ class Trainer:
             raise GancliError(f'--augment transforms images; dataset "{plan.data.entry.name}" gives {self.spec.kind}')
         pipeline = AugmentPipeline([choice.build() for choice in plan.augment], self.world.shard, self.world.size)
         fixed = config.fixed_augment_p
-        probability = AugmentProbability(0.0 if fixed is None else fixed, self.device, adaptive=fixed is None,
+        probability = AugmentProbability(fixed or 0.0, self.device, adaptive=config.adaptive_augment_p,
                                          target=config.ada_target, kimg=config.ada_kimg,
                                          images_per_step=config.batch_size * plan.n_critic)
         return pipeline, probability
@@ -263,7 +266,7 @@ class Trainer:
         """One generator step after n_critic discriminator steps; returns (verdict, rank-averaged values)."""
         n_critic = self.plan.n_critic
         checks = Checks()
-        self._set_learning_rate()
+        self.schedules.apply(self.step, self.lr_scale)  # lr, beta2, gamma, EMA and p: functions of the step
         with speed.autocast(self.device, self.plan.config.precision):
             for i in range(n_critic):
                 phase = f" @critic step {i + 1} of {n_critic}" if n_critic > 1 else ""
@@ -354,18 +357,6 @@ class Trainer:
                       "rollback, or start again with a lower --lr")
         raise GancliError(f"training stopped: {what}; {last}; {advice}")
 
-    def _set_learning_rate(self) -> None:
-        """The learning rate for the coming step: a function of the step and roll-backs, so a resumed run matches."""
-        config = self.plan.config
-        if config.lr_decay == "none" and self.lr_scale == 1.0:
-            return
-        lr = config.lr * self.lr_scale
-        if config.lr_decay == "linear":
-            lr *= 1 - self.step / config.steps
-        for optimizer in (self.opt_G, self.opt_D):
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
     def _log(self, totals, count: int, seconds: float) -> dict:
         values = (totals / count).tolist()
         record = {"step": self.step, **{k: round(v, 6) for k, v in zip(LOGGED, values)}}
@@ -376,6 +367,7 @@ class Trainer:
         images = count * self.plan.n_critic * self.plan.config.batch_size
         record["images_per_s"] = round(images / max(seconds, 1e-9), 1)
         record["elapsed_s"] = round(self.elapsed, 2)
+        record.update(self.schedules.record())
         if self.augment:
             record.update(self.augment_p.record())
         self.loggers.log_scalars(self.step, {k: v for k, v in record.items() if k != "step"})
@@ -421,7 +413,8 @@ class Trainer:
                 "loss": plan.loss.as_json(), "lipschitz": [c.as_json() for c in plan.lipschitz],
                 "g_reg": [c.as_json() for c in plan.g_reg],
                 "data": plan.data.as_json(), "spec": self.spec.as_json(), "z_dim": plan.config.z_dim,
-                "num_classes": self.num_classes, "ema": plan.config.ema, "pack": plan.config.pack,
+                "num_classes": self.num_classes, "ema": self.ema.decay if self.ema else 0.0,  # a schedule's: the last
+                "pack": plan.config.pack,
                 "step": self.step, "elapsed_s": round(self.elapsed, 3)}
 
     def save_checkpoint(self) -> str | None:

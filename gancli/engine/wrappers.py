@@ -34,17 +34,18 @@ class GeneratorEMA:
     """An exponential moving average of a generator's weights, used for sampling (Karras et al., Yazici et al.).
 
     The decay ramps up as min(decay, (1 + t) / (10 + t)) over updates t, so early averages are not dominated
-    by the random initialisation. Buffers (BatchNorm statistics) are copied, not averaged.
+    by the random initialisation. Buffers (BatchNorm statistics) are copied, not averaged. A scheduled EMA
+    (``--schedule ema=...``) has its decay set before every step and no ramp: its half-life starts small instead.
     """
 
-    def __init__(self, generator: nn.Module, decay: float):
-        self.decay = decay
+    def __init__(self, generator: nn.Module, decay: float, ramp: bool = True):
+        self.decay, self.ramp = decay, ramp
         self.model = copy.deepcopy(generator).eval().requires_grad_(False)
         self.updates = 0
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates)) if self.ramp else self.decay
         averaged = list(self.model.parameters())
         torch._foreach_lerp_(averaged, [p.detach() for p in generator.parameters()], 1 - decay)
         for mine, theirs in zip(self.model.buffers(), generator.buffers()):
