@@ -82,8 +82,13 @@ def edit(generator, latents, direction: str, strengths, *, seed: int = 0, latent
         if tuple(latents.shape[1:]) != shape:
             raise GancliError(f"latents of {latent_space} have shape (N, {', '.join(map(str, shape))}), got "
                               f"{tuple(latents.shape)}")
-    options = [f"{k}={v}" for k, v in (method_options or {}).items()] if isinstance(method_options, dict) else \
-        list(method_options or ())
     result = edit_latents(context, registry_for_command(), direction, latents, strengths, method, tuple(condition_on),
-                          options, classifier, latent_space, space, truncation, cutoff)
+                          option_pairs(method_options), classifier, latent_space, space, truncation, cutoff)
     return EditResult(result.rows(), result.images(context), result.space, strengths, result.description)
+
+
+def option_pairs(options) -> list:
+    """A finder's options as the CLI's ["k=v", ...], from a dict or that list (None: none)."""
+    if isinstance(options, dict):
+        return [f"{key}={value}" for key, value in options.items()]
+    return list(options or ())

@@ -8,6 +8,7 @@ the same handle: ``latents(..., space=)`` / ``decode(latents, space=)`` work in 
 
 from __future__ import annotations
 
+import numbers
 import os
 
 from ..errors import GancliError
@@ -90,7 +91,9 @@ class Generator:
             return None
         if labels is None:
             return torch.arange(n) % self.num_classes
-        labels = torch.full((n,), labels) if isinstance(labels, int) else torch.as_tensor(labels).long()
+        if isinstance(labels, numbers.Integral):
+            labels = torch.full((n,), int(labels))
+        labels = torch.as_tensor(labels).long().reshape(-1)
         check_classes(labels, self.num_classes, "--label")
         return labels
 
@@ -229,12 +232,11 @@ class Generator:
         """Find directions with a finder (``gancli directions fit``) and save them in the run: {name: record}.
         ``method_options``: a dict or ["k=v", ...]."""
         from ..directions.fit import fit_directions
+        from .directions import option_pairs
         from .registry import registry_for_command
 
-        options = [f"{k}={v}" for k, v in method_options.items()] if isinstance(method_options, dict) else \
-            list(method_options or ())
-        return fit_directions(self.context(), registry_for_command(), method, attribute, tuple(condition_on), options,
-                              classifier, seed, space=space)
+        return fit_directions(self.context(), registry_for_command(), method, attribute, tuple(condition_on),
+                              option_pairs(method_options), classifier, seed, space=space)
 
     # ---- deployment --------------------------------------------------------------------------------
     def export(self, onnx: str | None = None, torchscript: str | None = None, pt2: str | None = None, **options):
