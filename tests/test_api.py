@@ -191,6 +191,11 @@ def test_export_and_load_the_onnx_file_without_torch_draws_as_gancli_generate(di
     assert onnx.images(4)._repr_png_().startswith(b"\x89PNG")
     close = np.abs(onnx.decode(gancli.load(digits).latents(3).numpy()) - gancli.load(digits).sample(3).numpy())
     assert close.max() < 1e-4
+    code = (f"import sys, gancli\ng = gancli.load({str(tmp_path / 'g.onnx')!r})\n"
+            "assert g.sample(2, seed=1).shape == (2, 1, 16, 16) and g.images(4)._repr_png_()\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # an export draws without torch
 
 
 def test_report_and_plugins_are_what_the_commands_write_and_show(digits, tmp_path):
@@ -202,3 +207,16 @@ def test_report_and_plugins_are_what_the_commands_write_and_show(digits, tmp_pat
     assert result.exit_code == 0 and (tmp_path / "cli" / "losses.png").is_file()
     assert plugins(builtin=True) == json.loads(run("plugins", "--all", "--json").output)
     assert plugins() == []  # the tests run without third-party plugins
+
+
+def test_an_onnx_export_edits_along_its_directions_as_gancli_generate(tmp_path):
+    gancli.load("pretrained:faces").export(onnx=tmp_path / "f.onnx")
+    faces = gancli.load(tmp_path / "f.onnx")
+    assert "smiling" in faces.directions and faces.directions["smiling"]["space"] == "z"
+    strip = faces.edit(2, "smile", [-2, 0, 2], seed=3)
+    assert strip.nrow == 3 and strip.samples.shape[0] == 6
+    out = tmp_path / "x.npy"
+    result = run("generate", tmp_path / "f.onnx", "--direction", "smile", "--strength", 2, "-n", 2, "--seed", 3,
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(strip.samples[2::3], np.load(out))
