@@ -57,13 +57,14 @@ class OnnxGenerator:
         return self.runtime.latents(self._count(n), seed)
 
     def decode(self, latents, space: str = "z", labels=None, truncation: float | None = None,
-               cutoff: int | None = None):
-        """Images in [-1, 1] (numpy) for latents of ``space``; labels: None (classes in turn), an int or a list."""
+               cutoff: int | None = None, direction: str | None = None, strength: float = 1.0):
+        """Images in [-1, 1] (numpy) for latents of ``space``, moved ``strength`` latent standard deviations along
+        the stored ``direction`` if one is named; labels: None (the classes in turn), an int or a list."""
         import numpy as np
 
         latents = np.asarray(latents, dtype=np.float32)
-        return self.runtime.draw(latents, space, self._labels(len(latents), labels) if space == "z" else None,
-                                 truncation, cutoff)
+        labels = self._labels(len(latents), labels) if space == "z" else None
+        return self.runtime.draw(latents, space, labels, truncation, cutoff, direction, strength)
 
     def sample(self, n: int = 64, seed: int = 0, labels=None, truncation: float | None = None,
                cutoff: int | None = None):
@@ -81,9 +82,8 @@ class OnnxGenerator:
         import numpy as np
 
         latents = self.latents(latents, seed) if isinstance(latents, int) else np.asarray(latents, np.float32)
-        labels = self._labels(len(latents), labels) if latent_space == "z" else None
         strengths = [float(s) for s in strengths]
-        strips = [self.runtime.draw(latents, latent_space, labels, truncation, None, direction, s) for s in strengths]
+        strips = [self.decode(latents, latent_space, labels, truncation, None, direction, s) for s in strengths]
         rows = np.stack(strips, axis=1).reshape(-1, *strips[0].shape[1:])
         return Grid(rows, self.kind, nrow=len(strengths))
 

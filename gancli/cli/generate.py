@@ -65,20 +65,20 @@ def generate(model, count, seed, label, direction, strength, truncation, truncat
         raise GancliError(f"{model} is a run or checkpoint, not an exported model: draw from it with "
                           f"gancli sample, or export it first with gancli export {model} --onnx g.onnx")
 
+    from ..api.onnx import OnnxGenerator
     from ..runtime.images import save_samples
-    from ..runtime.onnx_generator import OnnxGenerator
 
-    generator = OnnxGenerator(model)
+    handle = OnnxGenerator(model)
+    generator = handle.runtime
     generator.check_truncation(truncation, truncation_cutoff)
     if latent:
         latents, space = _read(latent, generator, latent_space)
         if space != "z" and label is not None:
             raise GancliError(f"--label applies to z latents; {space} latents already hold their class")
     else:
-        latents, space = generator.latents(count, seed), "z"
-    labels = generator.labels(len(latents), label) if space == "z" else None
-    samples = generator.draw(latents, space, labels, truncation, truncation_cutoff, direction,
-                             1.0 if strength is None else strength)
+        latents, space = handle.latents(count, seed), "z"
+    samples = handle.decode(latents, space, label, truncation, truncation_cutoff, direction,
+                            1.0 if strength is None else strength)
     try:
         save_samples(samples, output, generator.info.data_kind)
     except OSError as exc:
