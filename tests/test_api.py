@@ -90,6 +90,14 @@ def test_list_components_is_what_gancli_list_json_shows():
     assert gancli.list_components("recipes") == json.loads(run("list", "recipes", "--json").output)["recipe"]
 
 
+def test_dry_run_is_gancli_train_dry_run(tmp_path):
+    cli = run("train", "--recipe", "mlp-ring", "--steps", 7, "--arch-opt", "width=8", "--out", tmp_path / "r",
+              "--dry-run")
+    mine = gancli.train(recipe="mlp-ring", steps=7, arch_opt={"width": 8}, out=tmp_path / "r", dry_run=True)
+    assert mine == json.loads(cli.output) and mine["steps"] == 7 and mine["recipe"] == "mlp-ring"
+    assert not (tmp_path / "r").exists()
+
+
 def test_an_unknown_keyword_says_did_you_mean(tmp_path):
     with pytest.raises(gancli.GancliError, match=r"unknown keyword 'stpes' \(did you mean \"steps\"\?\)"):
         gancli.train(stpes=3, out=tmp_path / "r")

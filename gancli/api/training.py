@@ -15,19 +15,20 @@ from .run import Run
 RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite",
              "compile")
 # Keywords of gancli.train that are not TrainConfig fields.
-CALL_KEYWORDS = ("out", "config", "progress")
+CALL_KEYWORDS = ("out", "config", "progress", "dry_run")
 
 
 def train(arch: str | None = None, loss: str | None = None, data: str | None = None, steps: int | None = None,
           out: str | None = None, recipe: str | None = None, config: str | None = None, progress="auto",
-          **options) -> Run:
+          dry_run: bool = False, **options) -> Run | dict:
     """Train a GAN, as `gancli train` does, and return its :class:`Run`.
 
     Every keyword is a `gancli train` flag with underscores (``batch_size=8``, ``z_dim=32``, ``conditional=True``,
     ``lipschitz="gradient-penalty"`` or a list, ``arch_opt={"width": 32}``); unset ones take the recipe's, the
     ``config`` TOML file's or the defaults, in that order. ``out`` is the run directory (default: the next
     ``runs/NNNN``). ``progress``: "auto" (a bar in a terminal or notebook), "bar", "notebook", "lines" or
-    False for silence.
+    False for silence. ``dry_run``: return the resolved configuration (`gancli train --dry-run`'s JSON: what
+    run.json will hold) and train nothing.
 
     Interrupting (Ctrl-C, the notebook's stop button) finishes the current step, writes a checkpoint and
     returns the run with ``run.interrupted`` set to that step; ``gancli.resume(run)`` continues it.
@@ -38,7 +39,10 @@ def train(arch: str | None = None, loss: str | None = None, data: str | None = N
     values = python_values(given)
     registry = registry_for_command()
     plan = new_plan(values, config, registry)
-    return execute(plan, os.fspath(out) if out else next_run(), resume=False, progress=progress)
+    run_dir = os.fspath(out) if out else next_run()
+    if dry_run:
+        return {"run_dir": run_dir, "resume": False, **plan.as_json()}
+    return execute(plan, run_dir, resume=False, progress=progress)
 
 
 def resume(run, steps: int | None = None, progress="auto", **settings) -> Run:
