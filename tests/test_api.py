@@ -228,3 +228,19 @@ def test_an_onnx_export_edits_along_its_directions_as_gancli_generate(tmp_path):
                  "-o", out)
     assert result.exit_code == 0, result.output
     assert np.array_equal(strip.samples[2::3], np.load(out))
+
+
+def test_progress_choices(tmp_path, capsys):
+    from gancli.api.progress import LineReporter, RichReporter, reporter_for
+
+    assert type(reporter_for(False)) is Reporter and type(reporter_for(None)) is Reporter
+    assert isinstance(reporter_for("lines"), LineReporter) and isinstance(reporter_for(True), RichReporter)
+    mine = InterruptAt(-1)
+    assert reporter_for(mine) is mine
+    with pytest.raises(gancli.GancliError, match="progress must be one of auto, bar, notebook, lines, none"):
+        reporter_for("loud")
+    gancli.train(steps=1, out=tmp_path / "r", **{**SMALL, "progress": "lines"})
+    said = capsys.readouterr().err
+    assert "run " in said and "training from step 0 to 1" in said
+    gancli.train(steps=1, out=tmp_path / "quiet", **SMALL)
+    assert capsys.readouterr().err == ""
