@@ -39,7 +39,9 @@ Examples:
 
 A direction is saved with the latent space it lives in (W and W+ ones are named NAME@w, NAME@w+); a
 supervised one also with what it measured at (success and drift at strength 3, on 200 latents the finder
-never sampled, by the run's classifier), so that `gancli edit RUN --direction ATTRIBUTE` picks the best.
+never sampled, by the run's classifier), so that `gancli edit RUN --direction ATTRIBUTE` picks the best. A
+finder with a per-latent editor (classifier-gradient) has that editor measured too, with the same options, as
+NAME/per-latent: it competes for --direction ATTRIBUTE with the saved directions.
 """)
 @click.argument("run", type=click.Path())
 @click.option("--method", required=True, help="direction finder: interfacegan, classifier-gradient, sefa, pca...")
@@ -81,8 +83,10 @@ def list_directions(run, as_json):
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    for name, record in found["directions"].items():
-        what = f"{record['space']:<3} {record.get('method', '?')}"
+    listed = [*found["directions"].items(), *found["editors"].items()]
+    for name, record in listed:
+        what = f"{record['space']:<3} {record.get('method', '?')}" + (" per-latent editor" if name in found["editors"]
+                                                                       else "")
         if record.get("attribute"):
             what += f" on {record['attribute']}"
         if record.get("condition_on"):

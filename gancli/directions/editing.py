@@ -83,7 +83,16 @@ def edit(context: RunContext, registry, word: str, latents: torch.Tensor, streng
             raise GancliError("--condition-on and --method-opt apply to per-latent editing; add --method gradient "
                               "(or fit a conditional direction with gancli directions fit ... --condition-on)")
         vectors, meta = context.directions()
-        name = resolve_direction(word, vectors, meta.get("attributes", ()), meta.get("directions", {}))
+        editors = meta.get("editors", {})
+        name = resolve_direction(word, [*vectors, *editors], meta.get("attributes", ()),
+                                 {**meta.get("directions", {}), **editors})
+        if name in editors:  # a measured per-latent editor: the finder's walk with the options it was fitted with
+            record = editors[name]
+            if space is not None and space != record["space"]:
+                raise GancliError(f"{name!r} edits in {record['space']}, not in {space}; drop --space")
+            return edit(context, registry, record["attribute"], latents, strengths, record["method"],
+                        record["condition_on"], record["options"], classifier, source, record["space"],
+                        truncation, cutoff)
         where = meta["spaces"][name]
         if space is not None and space != where:
             raise GancliError(f"direction {name!r} lives in {where}, not in {space}; drop --space or choose a "
@@ -91,7 +100,8 @@ def edit(context: RunContext, registry, word: str, latents: torch.Tensor, streng
         return along_saved(context, name, vectors[name], where, latents, strengths, source, truncation, cutoff)
 
     space = spaces.check_space(space or (source if source != "z" else context.default_space))
-    choice = choose(registry, "direction_finder", method, parse_pairs(method_options))
+    options = dict(method_options) if isinstance(method_options, dict) else parse_pairs(method_options)
+    choice = choose(registry, "direction_finder", method, options)
     finder = choice.build()
     if not finder.edits_per_latent:
         raise GancliError(f'direction finder "{choice.entry.name}" has no per-latent editor; fit its direction with '

@@ -10,7 +10,7 @@ from ..errors import GancliError
 from ..options import parse_pairs
 from .context import RunContext, keep_classifier_with_run, load_classifier_for, writable_folder
 from .editing import finder_inputs
-from .names import in_space, resolve_attribute
+from .names import editor_name, in_space, resolve_attribute
 
 
 def fit_directions(context: RunContext, registry, method: str, attribute: str | None = None, condition_on=(),
@@ -52,11 +52,16 @@ def fit_directions(context: RunContext, registry, method: str, attribute: str | 
                           **({"attribute": inputs.attribute, "condition_on": list(inputs.condition_on)}
                              if finder.supervised else {})}
         records[name] = recorded[name]
+    editors = dict(meta.get("editors", {}))
     if finder.supervised:
         for name in recorded:
             recorded[name]["measured"] = measure(context, inputs.classifier, name, vectors[name], space,
                                                  inputs.attribute, seed)
-    meta = {**meta, "directions": records}
+        if finder.edits_per_latent:  # its walk competes with the saved directions for --direction ATTRIBUTE
+            for name, record in recorded.items():
+                editors[editor_name(name)] = {**record, "measured": measure_editor(context, registry, record,
+                                                                                   classifier)}
+    meta = {**meta, "directions": records, "editors": editors}
     if finder.supervised:
         meta["attributes"] = inputs.classifier.names
         meta["classifier"] = {k: v for k, v in context.classifier_info.items() if k != "file"}
@@ -73,10 +78,26 @@ def measure(context: RunContext, classifier, name: str, vector, space: str, attr
     """Success and drift of moving along a fitted direction at strength 3 (PROTOCOLS.md section 4), scored by
     the run's classifier on latents the finder never sampled: what ``--direction ATTRIBUTE`` picks by."""
     from .editing import along_saved
+
+    return _measured(context, classifier, name, attribute, seed,
+                     lambda z, strengths: along_saved(context, name, vector, space, z, strengths))
+
+
+def measure_editor(context: RunContext, registry, record: dict, classifier: str | None) -> dict:
+    """The same figures for the finder's per-latent editor with the options of ``record`` (one fit's). The
+    editor climbs the classifier that scores it, so it measures better here than by an independent judge;
+    docs/controllable.md reports both."""
+    from .editing import edit
+
+    return _measured(context, context.classifier, record["method"], record["attribute"], record["seed"],
+                     lambda z, strengths: edit(context, registry, record["attribute"], z, strengths,
+                                               record["method"], record["condition_on"], record["options"],
+                                               classifier, space=record["space"]))
+
+
+def _measured(context: RunContext, classifier, name: str, attribute: str, seed: int, make_edit) -> dict:
     from .scoring import score_edit
 
-    score = score_edit(context, classifier, name, attribute,
-                       lambda z, strengths: along_saved(context, name, vector, space, z, strengths),
-                       MEASURE_SAMPLES, seed=seed + 1)
+    score = score_edit(context, classifier, name, attribute, make_edit, MEASURE_SAMPLES, seed=seed + 1)
     return {"success": score.success, "drift": score.drift, "samples": MEASURE_SAMPLES,
             "judge": "the run's attribute classifier"}

@@ -12,9 +12,11 @@ one spelling per attribute. Direction names are built from the classifier's spel
 and looked up with the same aliases, so ``--direction smile-cond-mouth`` finds ``smiling-cond-mouth_open``.
 A direction of W or W+ carries its space after an ``@`` (``smiling@w``, ``sefa-0@w+``); Z directions carry none.
 
-A bare attribute (``--direction smile``) names the attribute's best direction when the run records what its
-directions measured at (``measured``: success and drift by a judge): the lowest drift among those turning at
-least ``GOOD_SUCCESS`` of the samples, else the highest success minus drift.
+A bare attribute (``--direction smile``) names the attribute's best edit when the run records what its edits
+measured at (``measured``: success and drift by a judge): the lowest drift among those turning at least
+``GOOD_SUCCESS`` of the samples, else the highest success minus drift. The candidates are the saved directions
+and the measured per-latent editors (``smiling-gradient-cond-others/per-latent``: a finder's editor with the
+options it was fitted with, see gancli.directions.fit), which walk each latent on its own path.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SYNONYMS = (
 )
 CONDITION = "-cond-"
 SPACE_MARK = "@"
+PER_LATENT = "/per-latent"
 GOOD_SUCCESS = 0.9
 GRADIENT = "-gradient"
 OTHERS = "others"
@@ -65,6 +68,11 @@ def direction_name(attribute: str, condition_on=(), gradient: bool = False) -> s
     """The name a supervised finder gives its direction (``condition_on`` may be ``("others",)``)."""
     name = attribute + (GRADIENT if gradient else "")
     return name + (CONDITION + "+".join(condition_on) if condition_on else "")
+
+
+def editor_name(direction: str) -> str:
+    """The name of the per-latent editor measured beside the direction ``direction`` (the same fit)."""
+    return direction + PER_LATENT
 
 
 def in_space(name: str, space: str) -> str:
