@@ -58,7 +58,8 @@ def train(data, data_opt, steps, members, balance, balance_max_weight, output, a
 
     progress = _progress() if is_interactive() and not as_json else None
     try:
-        result = train_classifier(data, list(data_opt), steps, members, balance, balance_max_weight, output, progress)
+        result = train_classifier(data, list(data_opt), steps=steps, members=members, balance=balance,
+                                  balance_max_weight=balance_max_weight, output=output, progress=progress)
     finally:
         if progress is not None:
             progress.close()

@@ -60,9 +60,10 @@ def evaluate(target, metric_names, metric_opt, count, seed, data, data_opt, ince
 
     feedback = Feedback()
     try:
-        payload = measure(target, list(metric_names), list(metric_opt), count, seed, data, list(data_opt), inception,
-                          extractor, judge, all_checkpoints, record, truncation, truncation_cutoff, device,
-                          say=feedback.say, progress=feedback.progress)
+        payload = measure(target, metrics=list(metric_names), metric_options=list(metric_opt), n=count, seed=seed,
+                          data=data, data_options=list(data_opt), inception=inception, extractor=extractor,
+                          judge=judge, all_checkpoints=all_checkpoints, record=record, truncation=truncation,
+                          cutoff=truncation_cutoff, device=device, say=feedback.say, progress=feedback.progress)
     finally:
         feedback.close()
     if as_json:

@@ -62,8 +62,9 @@ def export(target, onnx_path, torchscript_path, pt2_path, opset, directions_path
     from ..api.exporting import export as export_files
     from ..export.verify import BATCHES, TOLERANCE
 
-    result = export_files(target, onnx_path, torchscript_path, pt2_path, opset, directions_path, truncation,
-                          truncation_cutoff, synthesis_only, verify=not no_verify)
+    result = export_files(target, onnx=onnx_path, torchscript=torchscript_path, pt2=pt2_path, opset=opset,
+                          directions=directions_path, truncation=truncation, cutoff=truncation_cutoff,
+                          synthesis_only=synthesis_only, verify=not no_verify)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
         return
