@@ -228,15 +228,18 @@ class Generator:
                     truncation=truncation, cutoff=cutoff)
 
     def fit_directions(self, method: str, attribute: str | None = None, condition_on=(), method_options=None,
-                       classifier: str | None = None, seed: int = 0, space: str | None = None) -> dict:
+                       classifier: str | None = None, seed: int = 0, space: str | None = None,
+                       measure_samples: int = 200) -> dict:
         """Find directions with a finder (``gancli directions fit``) and save them in the run: {name: record}.
-        ``method_options``: a dict or ["k=v", ...]."""
+        ``method_options``: a dict or ["k=v", ...]; ``measure_samples``: latents each supervised direction and
+        per-latent editor is measured on (0: none)."""
         from ..directions.fit import fit_directions
         from .directions import option_pairs
         from .registry import registry_for_command
 
         return fit_directions(self.context(), registry_for_command(), method, attribute, tuple(condition_on),
-                              option_pairs(method_options), classifier, seed, space=space)
+                              option_pairs(method_options), classifier, seed, space=space,
+                              measure_samples=measure_samples)
 
     # ---- deployment --------------------------------------------------------------------------------
     def export(self, onnx: str | None = None, torchscript: str | None = None, pt2: str | None = None, **options):

@@ -51,13 +51,16 @@ NAME/per-latent: it competes for --direction ATTRIBUTE with the saved directions
 @click.option("--classifier", type=click.Path(), help="attribute classifier file (default: the run's, or the dataset's)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the latents the finder samples")
 @space_option("latent space to find directions in (default w where the generator has one, else z)")
+@click.option("--measure", "measure_samples", type=click.IntRange(min=0), default=200, show_default=True,
+              help="latents each supervised direction (and per-latent editor) is measured on; 0: do not measure")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto")
 @click.option("--json", "as_json", is_flag=True, help="print what was saved as JSON")
-def fit(run, method, attribute, condition_on, method_opt, classifier, seed, space, device, as_json):
+def fit(run, method, attribute, condition_on, method_opt, classifier, seed, space, measure_samples, device, as_json):
     from ..api.generator import load
 
     generator = load(run, device)
-    recorded = generator.fit_directions(method, attribute, condition_on, method_opt, classifier, seed, space)
+    recorded = generator.fit_directions(method, attribute, condition_on, method_opt, classifier, seed, space,
+                                        measure_samples)
     path = generator.context().directions_path
     if as_json:
         click.echo(json.dumps({"file": path, "directions": recorded}, indent=2))

@@ -15,10 +15,11 @@ from .names import editor_name, in_space, resolve_attribute
 
 def fit_directions(context: RunContext, registry, method: str, attribute: str | None = None, condition_on=(),
                    method_options=(), classifier: str | None = None, seed: int = 0, progress=None,
-                   space: str | None = None) -> dict:
+                   space: str | None = None, measure_samples: int = 200) -> dict:
     """Find directions with the finder ``method`` in latent ``space`` (default: W when the generator has it, else
-    Z) and merge them into RUN/directions.safetensors (a direction of the same name is replaced). Returns
-    {name: what was recorded about it}."""
+    Z) and merge them into RUN/directions.safetensors (a direction of the same name is replaced), each supervised
+    one measured on ``measure_samples`` latents (and the finder's per-latent editor beside it; 0: unmeasured).
+    Returns {name: what was recorded about it}."""
     folder = writable_folder(context)
     space = context.spaces.check_space(space or context.default_space)
     options = parse_pairs(method_options) if isinstance(method_options, (list, tuple)) else dict(method_options)
@@ -53,14 +54,14 @@ def fit_directions(context: RunContext, registry, method: str, attribute: str | 
                              if finder.supervised else {})}
         records[name] = recorded[name]
     editors = dict(meta.get("editors", {}))
-    if finder.supervised:
+    if finder.supervised and measure_samples:
         for name in recorded:
             recorded[name]["measured"] = measure(context, inputs.classifier, name, vectors[name], space,
-                                                 inputs.attribute, seed)
+                                                 inputs.attribute, seed, measure_samples)
         if finder.edits_per_latent:  # its walk competes with the saved directions for --direction ATTRIBUTE
             for name, record in recorded.items():
                 editors[editor_name(name)] = {**record, "measured": measure_editor(context, registry, record,
-                                                                                   classifier)}
+                                                                                   classifier, measure_samples)}
     meta = {**meta, "directions": records, "editors": editors}
     if finder.supervised:
         meta["attributes"] = inputs.classifier.names
@@ -71,33 +72,32 @@ def fit_directions(context: RunContext, registry, method: str, attribute: str | 
     return recorded
 
 
-MEASURE_SAMPLES = 200
-
-
-def measure(context: RunContext, classifier, name: str, vector, space: str, attribute: str, seed: int) -> dict:
+def measure(context: RunContext, classifier, name: str, vector, space: str, attribute: str, seed: int,
+            samples: int) -> dict:
     """Success and drift of moving along a fitted direction at strength 3 (PROTOCOLS.md section 4), scored by
     the run's classifier on latents the finder never sampled: what ``--direction ATTRIBUTE`` picks by."""
     from .editing import along_saved
 
-    return _measured(context, classifier, name, attribute, seed,
+    return _measured(context, classifier, name, attribute, seed, samples,
                      lambda z, strengths: along_saved(context, name, vector, space, z, strengths))
 
 
-def measure_editor(context: RunContext, registry, record: dict, classifier: str | None) -> dict:
+def measure_editor(context: RunContext, registry, record: dict, classifier: str | None, samples: int) -> dict:
     """The same figures for the finder's per-latent editor with the options of ``record`` (one fit's). The
     editor climbs the classifier that scores it, so it measures better here than by an independent judge;
     docs/controllable.md reports both."""
     from .editing import edit
 
-    return _measured(context, context.classifier, record["method"], record["attribute"], record["seed"],
+    return _measured(context, context.classifier, record["method"], record["attribute"], record["seed"], samples,
                      lambda z, strengths: edit(context, registry, record["attribute"], z, strengths,
                                                record["method"], record["condition_on"], record["options"],
                                                classifier, space=record["space"]))
 
 
-def _measured(context: RunContext, classifier, name: str, attribute: str, seed: int, make_edit) -> dict:
+def _measured(context: RunContext, classifier, name: str, attribute: str, seed: int, samples: int,
+              make_edit) -> dict:
     from .scoring import score_edit
 
-    score = score_edit(context, classifier, name, attribute, make_edit, MEASURE_SAMPLES, seed=seed + 1)
-    return {"success": score.success, "drift": score.drift, "samples": MEASURE_SAMPLES,
+    score = score_edit(context, classifier, name, attribute, make_edit, samples, seed=seed + 1)
+    return {"success": score.success, "drift": score.drift, "samples": samples,
             "judge": "the run's attribute classifier"}
