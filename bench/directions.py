@@ -19,8 +19,9 @@ gancli.directions.scoring.score_edit with each of these judges in turn:
 - **climbed**: the classifier the directions were fitted with and the gradient editors climb (the run's own,
   or ``--classifier``), so an edit that merely fools it shows up as a gap.
 
-Each judge is also checked on 4,000 held-out correlation-0 faces (seed 4977): its accuracy per attribute and
-its P(mouth_open) in each smile x mouth cell, which shows where a judge reads the mouth from the smile.
+Each judge is also checked on 4,000 held-out correlation-0 faces (seed 4977), clean and blurred, and on the
+run's generated faces: its accuracy per attribute and its P(mouth_open) in each smile x mouth cell, which
+shows where a judge reads the mouth from the smile (only where the mouth is ambiguous).
 Along every smile edit, the mouth is followed latent by latent: of the faces each judge calls closed-mouthed
 and not smiling at strength 0, the share it calls open-mouthed at +3.
 
@@ -59,8 +60,10 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 REFINE = 40  # Adam steps on the sphere after the held walk (the finder's refine option)
 STRENGTH = 3.0
 STRIPS = ("smiling", "smiling-cond-mouth_open", "smiling-gradient", "eyeglasses", "hat", "sefa-0", "pca-0")
+BLENDS = 400  # faces in the mouth-blend check of the judges
 JUDGES = ("independent", "judge", "second_judge", "climbed")  # the order of every table
 PER_LATENT = "smiling (per-latent gradient"
+DEFAULT = "--direction smile (the default)"
 WALKS = (("", (), ()), (", penalty on mouth_open", ("mouth_open",), ()),
          (", holding mouth_open", ("mouth_open",), ("hold=true",)),
          (", holding the others", (), ("hold=true",)),
@@ -93,24 +96,98 @@ def load_judges(context, registry, args) -> tuple[dict, dict]:
     return {"independent": independent, **old, "climbed": climbed}, about
 
 
-def check_judges(judges: dict, size: int) -> dict:
-    """Each judge on held-out correlation-0 faces: accuracy per attribute, and P(mouth_open) (mean, and the share
-    above 0.5) in each cell of smiling x mouth_open, where the two are independent."""
-    faces = load_faces(size, JUDGE_TEST["n"], seed=JUDGE_TEST["seed"], correlation=JUDGE_TEST["correlation"])
-    truth = faces.attributes > 0.5
-    smile, mouth = truth[:, 0], truth[:, 1]
+CELLS = ("smiling, closed", "not smiling, closed", "smiling, open", "not smiling, open")
+
+
+def mouth_cells(judges: dict, x: torch.Tensor, smile: torch.Tensor, mouth: torch.Tensor | None) -> dict:
+    """For each judge: its mean P(mouth_open) and the share it calls open, in each cell of ``smile`` x ``mouth``
+    (or of ``smile`` alone when the mouth is unknown); with ``mouth``, also its accuracy per attribute."""
     out = {}
     for who, clf in judges.items():
-        p = clf.probabilities(faces.x)
-        accuracy = ((p > 0.5) == truth).float().mean(0)
+        p = clf.probabilities(x)
         m = p[:, clf.names.index("mouth_open")]
-        cells = {}
-        for label, mask in (("smiling, closed", smile & ~mouth), ("not smiling, closed", ~smile & ~mouth),
-                            ("smiling, open", smile & mouth), ("not smiling, open", ~smile & mouth)):
-            cells[label] = {"n": int(mask.sum()), "mean": round(float(m[mask].mean()), 4),
-                            "called_open": round(float((m[mask] > 0.5).float().mean()), 4)}
-        out[who] = {"accuracy_per_name": {n: round(float(a), 5) for n, a in zip(clf.names, accuracy)},
-                    "p_mouth_open": cells}
+        masks = ({"smiling": smile, "not smiling": ~smile} if mouth is None else
+                 dict(zip(CELLS, (smile & ~mouth, ~smile & ~mouth, smile & mouth, ~smile & mouth))))
+        cells = {label: {"n": int(mask.sum()), "mean": round(float(m[mask].mean()), 4) if mask.any() else None,
+                         "called_open": round(float((m[mask] > 0.5).float().mean()), 4) if mask.any() else None}
+                 for label, mask in masks.items()}
+        out[who] = {"p_mouth_open": cells}
+        if mouth is not None:
+            truth = torch.stack([smile, mouth], 1)
+            right = ((p[:, [clf.names.index("smiling"), clf.names.index("mouth_open")]] > 0.5) == truth)
+            out[who]["accuracy"] = {"smiling": round(float(right[:, 0].float().mean()), 4),
+                                    "mouth_open": round(float(right[:, 1].float().mean()), 4)}
+    return out
+
+
+def blends(size: int, n: int, seed: int, alphas, fade: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(len(alphas), n, C, H, W) faces in which ``fade`` (mouth_open or smiling) goes from absent (alpha 0) to
+    present (alpha 1), every other pixel the same (each face drawn twice from one random state), and (n,) flags
+    of the other of the two (half and half). Eyeglasses and hat are drawn as the faces dataset draws them."""
+    import copy
+
+    import numpy as np
+
+    from gancli.data.faces import draw_face
+
+    rng = np.random.default_rng(seed)
+    other = np.arange(n) % 2 == 0
+    ends = ([], [])
+    for i in range(n):
+        glasses, hat = rng.random() < 0.4, rng.random() < 0.4
+        twin = copy.deepcopy(rng)
+        for present, draws in ((False, rng), (True, twin)):
+            flags = (other[i], present) if fade == "mouth_open" else (present, other[i])
+            ends[present].append(draw_face(size, (*flags, glasses, hat), draws))
+    low, high = (torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float().div(127.5).sub(1) for a in ends)
+    return torch.stack([(1 - a) * low + a * high for a in alphas]), torch.from_numpy(other)
+
+
+def crossing(alphas, means) -> float | None:
+    """Where a rising curve of mean probabilities first crosses 0.5 (linear between grid points)."""
+    for (a0, m0), (a1, m1) in zip(zip(alphas, means), zip(alphas[1:], means[1:])):
+        if m0 < 0.5 <= m1:
+            return round(a0 + (0.5 - m0) / (m1 - m0) * (a1 - a0), 4)
+    return None
+
+
+def check_judges(context, judges: dict, size: int, n: int, seed: int) -> dict:
+    """Where the judges read the mouth from the smile, and where they do not.
+
+    - ``clean``: held-out faces drawn with correlation 0 (smile and open mouth independent): accuracy per
+      attribute and P(mouth_open) per smile x mouth cell;
+    - ``blend``: the mouth (then the smile) made ambiguous on purpose: 400 faces, each drawn closed- and
+      open-mouthed with every other pixel the same, blended from closed (0) to open (1). For each judge, its
+      mean P(mouth_open) along the blend and the blend at which it calls the mouth open (the 0.5 crossing), on
+      smiling and on non-smiling faces; likewise for the smile, on open and closed mouths. A judge that reads
+      the mouth from the smile calls a half-open smiling mouth open sooner than a non-smiling one;
+    - ``generated``: the run's faces from the ``n`` scored latents (strength 0), split by whether every judge
+      calls them smiling: each judge's P(mouth_open) there."""
+    faces = load_faces(size, JUDGE_TEST["n"], seed=JUDGE_TEST["seed"], correlation=JUDGE_TEST["correlation"])
+    truth = faces.attributes > 0.5
+    out = {"clean": {}}
+    for who, clf in judges.items():
+        p = clf.probabilities(faces.x)
+        out["clean"][who] = {"accuracy_per_name": {name: round(float(a), 5) for name, a in
+                                                   zip(clf.names, ((p > 0.5) == truth).float().mean(0))}}
+    for who, cells in mouth_cells(judges, faces.x, truth[:, 0], truth[:, 1]).items():
+        out["clean"][who].update(cells)
+    alphas = [round(0.1 * k, 1) for k in range(11)]
+    out["blend"] = {"alphas": alphas, "faces": BLENDS}
+    for fade, other, offset in (("mouth_open", "smiling", 1), ("smiling", "mouth_open", 2)):
+        x, flags = blends(size, BLENDS, JUDGE_TEST["seed"] + offset, alphas, fade)
+        out["blend"][fade] = {}
+        for who, clf in judges.items():
+            a = clf.names.index(fade)
+            p = torch.stack([clf.probabilities(step)[:, a] for step in x])  # (alphas, faces)
+            curves = {f"with {other}": p[:, flags].mean(1).tolist(), f"without {other}": p[:, ~flags].mean(1).tolist()}
+            out["blend"][fade][who] = {group: {"mean": [round(v, 4) for v in curve], "at": crossing(alphas, curve)}
+                                       for group, curve in curves.items()}
+    images = context.spaces.generate(context.spaces.sample_z(n, seed))
+    smiles = torch.stack([clf.probabilities(images)[:, clf.names.index("smiling")] for clf in judges.values()])
+    agreed = (smiles > 0.5).all(0) | (smiles <= 0.5).all(0)
+    out["generated"] = mouth_cells(judges, images[agreed], (smiles[:, agreed] > 0.5).all(0), None)
+    out["generated_smile_disagreement"] = round(1 - float(agreed.float().mean()), 4)
     return out
 
 
@@ -139,6 +216,8 @@ def edits(context, registry, space: str, classifier: str | None):
         record = records.get(name, {})
         yield (name, record.get("attribute"), record.get("method"),
                lambda z, s, name=name: edit(context, registry, name, z, s))
+    # What a new user gets: gancli edit RUN --direction smile, no other flag (the best measured edit of the run).
+    yield (DEFAULT, "smiling", "the run's best measured", lambda z, s: edit(context, registry, "smile", z, s))
     # A random unit direction: the drift any move of this length causes, the floor the others are read against.
     shape = context.spaces.shape(space)
     generator = torch.Generator().manual_seed(12345)
@@ -218,6 +297,10 @@ def strips(context, registry, space: str, classifier: str | None, out_dir: str, 
         path = os.path.join(out_dir, f"{name.replace('@', '-at-')}.png")
         save_samples(edit(context, registry, name, z, strengths).images(context), path, "image", nrow=len(strengths))
         written.append(path)
+    default = edit(context, registry, "smile", z, strengths)  # what `gancli edit RUN --direction smile` draws
+    path = os.path.join(out_dir, "smile-default.png")
+    save_samples(default.images(context), path, "image", nrow=len(strengths))
+    written.append(path)
     # The per-latent editor that holds the other attributes and refines on the sphere, on the same latents.
     held = edit(context, registry, "smiling", z, strengths, method="classifier-gradient",
                 method_options=("hold=true", f"refine={REFINE}"), classifier=classifier, space=space)
@@ -235,19 +318,39 @@ def pct(value) -> str:
 def judge_table(result: dict) -> list:
     about, checks = result["judges"], result["judge_checks"]
     names = result["attributes"]
-    lines = ["| judge | trained on | network seeds | " + " | ".join(f"accuracy: {a}" for a in names)
-             + " | P(mouth_open): smiling, closed | not smiling, closed | smiling, open | not smiling, open |",
-             "|---|---|---|" + "---:|" * (len(names) + 4)]
+    lines = ["| judge | trained on | network seeds | " + " | ".join(f"accuracy: {a}" for a in names) + " |",
+             "|---|---|---|" + "---:|" * len(names)]
     for who in JUDGES:
-        a, c = about[who], checks[who]
+        a, c = about[who], checks["clean"][who]
         kind = f"{a['data']}" + (f", {a['members']} networks" if a.get("members", 1) > 1 else "") + (
             ", balanced" if a.get("balanced") else "")
-        cells = c["p_mouth_open"]
         lines.append(f"| {who.replace('_', ' ')} | {kind} | {', '.join(map(str, a['network_seeds']))} | "
-                     + " | ".join(pct(c["accuracy_per_name"][n]) for n in names) + " | "
-                     + " | ".join(f"{cells[k]['mean']:.3f} ({pct(cells[k]['called_open'])} open)"
-                                  for k in ("smiling, closed", "not smiling, closed", "smiling, open",
-                                            "not smiling, open")) + " |")
+                     + " | ".join(pct(c["accuracy_per_name"][n]) for n in names) + " |")
+    lines += ["", f"The same judges where the mouth or the smile is ambiguous: {checks['blend']['faces']} faces (seed "
+              f"{result['judge_test']['seed'] + 1}; then as many from seed {result['judge_test']['seed'] + 2}), each "
+              "drawn twice from one random state, closed- and open-mouthed (then not smiling and smiling), every "
+              "other pixel the same, and blended from one to the other in steps of 0.1. *Open at* is the blend at "
+              "which a judge's mean P(mouth_open) crosses 0.5, on smiling and on non-smiling faces (*gap*: how much "
+              "more open a mouth must be without a smile); *smiling at* the same for the smile, with and without "
+              "an open mouth. A judge that reads one attribute from the other has a gap the independent judge has "
+              "not. The last columns: each judge's mean P(mouth_open) on the run's generated faces (the scored "
+              "latents at strength 0) that every judge calls smiling / not smiling (the judges disagree on the "
+              f"smile of {pct(checks['generated_smile_disagreement'])} of them).", "",
+              "| judge | open at, smiling | open at, not smiling | gap | smiling at, mouth open | smiling at, closed "
+              "| gap | generated smiling: P(mouth_open) | generated not smiling: P(mouth_open) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def at(curves, a, b):
+        x, y = curves[a]["at"], curves[b]["at"]
+        gap = "–" if x is None or y is None else f"{y - x:+.3f}"
+        return " | ".join("–" if v is None else f"{v:.3f}" for v in (x, y)) + f" | {gap}"
+
+    for who in JUDGES:
+        mouth, smile = checks["blend"]["mouth_open"][who], checks["blend"]["smiling"][who]
+        generated = checks["generated"][who]["p_mouth_open"]
+        lines.append(f"| {who.replace('_', ' ')} | {at(mouth, 'with smiling', 'without smiling')} | "
+                     f"{at(smile, 'with mouth_open', 'without mouth_open')} | {generated['smiling']['mean']:.3f} | "
+                     f"{generated['not smiling']['mean']:.3f} |")
     return lines
 
 
@@ -260,8 +363,8 @@ def tables(result: dict) -> str:
              "seeds 1 and 2), *climbed* the classifier the directions were fitted with and the gradient editors "
              "climb. Δ mouth_open is the independent judge's.", "",
              f"The judges on {result['judge_test']['n']:,} held-out faces drawn with correlation 0 (seed "
-             f"{result['judge_test']['seed']}), where smile and open mouth are independent: accuracy per attribute "
-             "and the mean P(mouth_open) in each smile × mouth cell (in brackets: the share called open).", "",
+             f"{result['judge_test']['seed']}), where smile and open mouth are independent: accuracy per "
+             "attribute.", "",
              *judge_table(result), "",
              "| edit | method | attribute | success | drift (others) | Δ mouth_open | judge | second judge | climbed "
              "| latent step |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -359,6 +462,8 @@ def main(argv=None) -> None:
     parser.add_argument("--only", action="append", default=[], help="score only this edit (repeatable)")
     parser.add_argument("--json", help="where to write the results (default docs/controllable.json)")
     parser.add_argument("--no-docs", action="store_true", help="print and write JSON only")
+    parser.add_argument("--page", help="write the tables and strips to this page instead of docs/controllable.md")
+    parser.add_argument("--checks-only", action="store_true", help="only check the judges on real and generated faces")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     registry = get_registry()
@@ -366,10 +471,18 @@ def main(argv=None) -> None:
     space = context.spaces.check_space(args.space or context.default_space)
     judges, about = load_judges(context, registry, args)
     size = int(context.meta["spec"]["shape"][-1])
-    checks = check_judges(judges, size)
-    for who in JUDGES:
-        print(f"{who:<13} held-out correlation-0 accuracy {checks[who]['accuracy_per_name']}; P(mouth_open) "
-              + ", ".join(f"{k}: {v['mean']:.3f}" for k, v in checks[who]["p_mouth_open"].items()), flush=True)
+    checks = check_judges(context, judges, size, args.n, args.seed)
+    for kind in ("clean", "generated"):
+        for who in JUDGES:
+            print(f"{kind:<9} {who:<13} P(mouth_open) " + ", ".join(
+                f"{k}: {v['mean']}" for k, v in checks[kind][who]["p_mouth_open"].items()), flush=True)
+    for fade in ("mouth_open", "smiling"):
+        for who in JUDGES:
+            print(f"blend     {who:<13} calls {fade} at " + ", ".join(
+                f"{k}: {v['at']}" for k, v in checks["blend"][fade][who].items()), flush=True)
+    if args.checks_only:
+        print(json.dumps(checks, indent=1))
+        return
     rows = measure(context, registry, judges, space, args.classifier, args.n, args.seed, tuple(args.only))
     command = " ".join(["python bench/directions.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     result = {"command": command, "run": args.run, "space": space, "samples": args.n, "seed": args.seed,
@@ -379,7 +492,15 @@ def main(argv=None) -> None:
     print("\n".join(result["goals"]))
     with open(args.json or os.path.join(ROOT, "docs", "controllable.json"), "w") as fh:
         json.dump(result, fh, indent=2)
-    if not (args.no_docs or args.only):
+    if args.page:  # a page of its own, with the strips beside it
+        images = os.path.join(os.path.dirname(args.page), "images", os.path.splitext(os.path.basename(args.page))[0])
+        written = strips(context, registry, space, args.classifier, images, seed=7)
+        with open(args.page, "w") as fh:
+            fh.write(f"# Edits of {args.run} by the independent judge\n\n{tables(result)}\n\nStrips (the same 5 "
+                     "latents, seed 7, strengths -3 ... 3):\n\n" + "\n".join(
+                         f"![{os.path.basename(p)}]({os.path.relpath(p, os.path.dirname(args.page))})\n"
+                         for p in written))
+    elif not (args.no_docs or args.only):
         strips(context, registry, space, args.classifier, os.path.join(ROOT, "docs", "images", "controllable"),
                seed=7)
         write_doc(tables(result))
