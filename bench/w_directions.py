@@ -1,6 +1,7 @@
 """Directions in W against directions in Z on one faces generator with a mapping network (PROTOCOLS.md section 4).
 
     python bench/w_directions.py RUN            a stylegan2 faces run (gancli train --arch stylegan2 --data faces)
+    python bench/w_directions.py RUN --out docs/w_directions-B     the same, its figures in other files
 
 Fits, in the run itself, InterFaceGAN's smile direction (plain and conditioned on mouth_open) in Z and in W,
 and SeFa and GANSpace in W, each through `gancli.directions.fit.fit_directions` (what `gancli directions fit`
@@ -77,6 +78,27 @@ def score_all(context, judges: dict, n: int, seed: int) -> list:
     return rows
 
 
+def strength_curve(context, judge, names, strengths, n: int, seed: int) -> list:
+    """Success and drift by ``judge`` of each named direction at each strength, and the standard deviation of
+    sampled latents along the direction in units of the space's (so a strength reads as spreads along it)."""
+    vectors, meta = context.directions()
+    records = meta.get("directions", {})
+    rows = []
+    for name in names:
+        space, vector = meta["spaces"][name], vectors[name]
+        latents = context.spaces.sample(4000, seed + 1, space)
+        spread = float((latents - latents.mean(0)).reshape(len(latents), -1).matmul(vector.flatten()).std())
+        row = {"name": name, "space": space, "spread": round(spread / context.spaces.scale(space), 3), "points": []}
+        for strength in strengths:
+            score = score_edit(context, judge, name, records[name]["attribute"],
+                               lambda z, s, name=name: along_saved(context, name, vectors[name], space, z, s),
+                               n, strength, seed)
+            row["points"].append({"strength": strength, "success": score.success, "drift": score.drift})
+            print(f"{name:<40} strength {strength:g}: success {score.success:.3f} drift {score.drift:.3f}", flush=True)
+        rows.append(row)
+    return rows
+
+
 def strips(context, seed: int) -> list:
     vectors, meta = context.directions()
     os.makedirs(IMAGES, exist_ok=True)
@@ -95,7 +117,7 @@ def strips(context, seed: int) -> list:
 def render(result: dict) -> None:
     judge = result["judge"]
     lines = ["# Directions in W against directions in Z", "",
-             f"Written by `python bench/w_directions.py {result['run']}` (the generator at step {result['step']:,}; "
+             f"Written by `{result.get('command', 'python bench/w_directions.py ' + result['run'])}` (the generator at step {result['step']:,}; "
              f"{result['n']} latents from seed {result['seed']}, strength ±3 in units of each space's standard "
              "deviation, PROTOCOLS.md section 4). Directions were fitted by `gancli directions fit` with the run's "
              "own attribute classifier; they are scored by the **independent judge**, one network trained on faces "
@@ -114,6 +136,16 @@ def render(result: dict) -> None:
               "attribute over both signs (the row's own attribute is the intended change).", "",
               "Goal (issue 18): the smile direction in W at ≥95% success with drift ≤0.05 by the independent judge.",
               ""]
+    if result.get("curve"):
+        lines += ["Success and drift against strength, by the independent judge (same latents). *Spread*: the "
+                  "standard deviation of 4,000 sampled latents along the direction, in units of the space's "
+                  "(the unit of strength), so strength / spread is how many of its own spreads a latent moves.", "",
+                  "| direction | spread | " + " | ".join(f"strength {p['strength']:g}" for p in
+                                                      result["curve"][0]["points"]) + " |",
+                  "|---|---:|" + "---:|" * len(result["curve"][0]["points"])]
+        lines += [f"| {row['name']} | {row['spread']:.2f} | " + " | ".join(
+            f"{p['success']:.1%} / {p['drift']:.3f}" for p in row["points"]) + " |" for row in result["curve"]]
+        lines += [""]
     for name, path in result["strips"]:
         lines += [f"`{name}` (rows: samples; columns: strength -3..3)", "", f"![{name}]({path})", ""]
     lines += ["Commands:", "", "```", *result["commands"], "```", ""]
@@ -128,7 +160,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12, help="seed of the scored latents (the finders use 0)")
     parser.add_argument("--no-fit", action="store_true", help="score the directions already in the run")
     parser.add_argument("--classifier", help="attribute classifier to fit with (default: the run's, or the dataset's)")
+    parser.add_argument("--curve", default="smiling,smiling@w,smiling-cond-mouth_open@w",
+                        help="directions scored at every --strengths too (comma-separated; empty: none)")
+    parser.add_argument("--strengths", default="3,4.5,6,9", help="strengths of the curve")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "w_directions"),
+                        help="where the figures go: OUT.json, OUT.md and strips in docs/images/NAME/")
     args = parser.parse_args()
+    global OUT_JSON, OUT_MD, IMAGES
+    OUT_JSON, OUT_MD = args.out + ".json", args.out + ".md"
+    IMAGES = os.path.join(os.path.dirname(OUT_MD), "images", os.path.basename(args.out))
     registry = get_registry()
     context = open_run(args.run, registry)
     commands = []
@@ -145,9 +185,12 @@ def main() -> None:
             print(commands[-1], flush=True)
     judges = {"independent": faces_judge(registry)[0], "fitting": load_classifier_for(context, registry)}
     rows = score_all(context, judges, args.n, args.seed)
-    result = {"run": args.run, "step": context.meta.get("step"), "n": args.n, "seed": args.seed, "rows": rows,
+    command = "python bench/w_directions.py " + " ".join(sys.argv[1:])
+    result = {"command": command, "run": args.run, "step": context.meta.get("step"), "n": args.n, "seed": args.seed, "rows": rows,
               "judge": {"data": JUDGE_DATA, "seed": JUDGE_SETTINGS.seed,
                         "accuracy_per_name": judges["independent"].info.get("accuracy_per_name")},
+              "curve": strength_curve(context, judges["independent"], [c for c in args.curve.split(",") if c],
+                                      [float(v) for v in args.strengths.split(",")], args.n, args.seed),
               "strips": strips(context, args.seed), "commands": commands}
     with open(OUT_JSON, "w") as fh:
         json.dump(result, fh, indent=2)
