@@ -2,6 +2,8 @@
 names, missing packages and failing loggers cost neither a clean --out nor a checkpoint."""
 
 import json
+import os
+import subprocess
 import sys
 import types
 
@@ -173,6 +175,20 @@ def test_a_logger_failing_mid_run_is_dropped_and_the_run_keeps_its_checkpoints(t
     assert (out / "checkpoints" / "step-00000004.safetensors").exists() and (out / "generator.safetensors").exists()
     assert [m["step"] for m in metrics(out)] == [1, 2, 3, 4]
     assert [e.step for e in read_events(out / "tensorboard").Scalars("d_loss")] == [1, 2, 3, 4]  # the others go on
+
+
+def test_under_torchrun_rank_0_alone_logs(tmp_path):
+    """Launched by gancli (--nproc-per-node), which hands torchrun --logger: torchrun's own parser takes a bare
+    --log for an abbreviation of its --log-dir and refuses the command."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gancli", "train", "--nproc-per-node", "2", "--steps", "2", "--log", "tensorboard",
+               "--out", str(out), *map(str, TINY)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--logger tensorboard" in result.stderr  # the command it launched
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert [e.step for e in read_events(out / "tensorboard").Scalars("d_loss")] == [1, 2]
 
 
 # ---- bad input: one line, exit 1, no half-written run ------------------------------------------------------------

@@ -102,9 +102,9 @@ Examples:
 @click.option("--sample-every", type=int, help=f"steps between sample grids {_default('sample_every')}")
 @click.option("--checkpoint-every", type=int, help=f"steps between checkpoints {_default('checkpoint_every')}")
 @click.option("--log-every", type=int, help=f"steps between metrics lines {_default('log_every')}")
-@click.option("--log", multiple=True, metavar="NAME", help="also send the figures, sample grids and generator to "
-              "this logger (repeatable): tensorboard, or a plugin's (`gancli list loggers`); metrics.jsonl is always "
-              "written")
+@click.option("--logger", "--log", "log", multiple=True, metavar="NAME", help="also send the figures, sample grids "
+              "and generator to this logger (repeatable): tensorboard, or a plugin's (`gancli list loggers`); "
+              "metrics.jsonl is always written. Under torchrun spell it --logger: torchrun takes --log for its own")
 @click.option("--log-opt", multiple=True, metavar="[NAME.]KEY=VALUE", help="logger option (repeatable)")
 @click.option("--keep-checkpoints", type=int, help=f"training checkpoints kept {_default('keep_checkpoints')}")
 @click.option("--on-nonfinite", type=click.Choice(["stop", "rollback"]),
