@@ -74,7 +74,9 @@ def train(out, run_dir, config_json):
         os.makedirs(run_dir, exist_ok=True)
     world.barrier()
     trainer = Trainer(plan, run_dir)
+    trainer.loggers.start(run_dir, plan.as_json(), trainer.step)  # metrics.jsonl, as gancli train writes it
     trainer.run()
+    trainer.loggers.finish()
     tensors = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
     tensors.update({f"D.{k}": v for k, v in trainer.D.state_dict().items()})
     for choice, reg in zip(plan.g_reg, trainer.g_regs):
