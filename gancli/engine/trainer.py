@@ -587,8 +587,6 @@ def train(plan: Plan, run_dir: str, reporter: Reporter | None = None, resume: bo
         asked = memory.requested(exc)
         if asked is None:
             raise
-        if world.is_main and not resume and not runs.checkpoints(run_dir):
-            os.remove(os.path.join(run_dir, runs.RUN_JSON))  # nothing trained: leave --out free for the retry
         raise GancliError(f"out of memory on {trainer.device} at --batch-size {plan.config.batch_size}: a step "
                           f"asked for {asked}; choose a smaller --batch-size") from None
     finally:
