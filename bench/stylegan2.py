@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GANCLI = [sys.executable, "-m", "gancli"]
 RESULTS = os.path.join(ROOT, "docs", "stylegan2.json")
 PAGE = os.path.join(ROOT, "docs", "stylegan2.md")
-WORK = os.path.join(ROOT, "runs", "bench-stylegan2")
+WORK = os.path.join("runs", "bench-stylegan2")  # relative to ROOT, where every command runs
 
 DATA = {"digits": ["--data", "digits"], "faces": ["--data", "faces"]}
 RECIPES = {  # the same batch, EMA and seed for both; each architecture with its paper's regularisation
@@ -103,7 +103,7 @@ def quality(results: dict, minutes: float, again: bool, datasets, reuse: bool = 
         for arch, run_dir in runs.items():
             evaluation = gancli_json(["evaluate", run_dir, "--json", "--no-record"])
             metrics = last_metrics(run_dir)
-            entry["runs"][arch] = {"dir": os.path.relpath(run_dir, ROOT), "command": commands[arch],
+            entry["runs"][arch] = {"dir": run_dir, "command": commands[arch],
                                    "step": evaluation["generator"]["step"], "elapsed_s": metrics["elapsed_s"],
                                    "values": evaluation["values"], "floors": evaluation["floors"],
                                    "extractor": evaluation["extractor"]["name"]}
@@ -219,8 +219,8 @@ def render(results: dict) -> None:
         lines += [f"| {arch} | {', '.join(f'{v:g}' for v in values)} | {entry['median'][arch]:g} |"
                   for arch, values in entry["images_per_s"].items()]
         lines += ["", f"stylegan2 runs at {entry['ratio']:.2f}x dcgan's rate.", ""]
-    with open(PAGE, "w") as fh:
-        fh.write("\n".join(lines))
+    with open(PAGE, "w") as fh:  # commands as a user types them in the project folder
+        fh.write("\n".join(lines).replace(ROOT + os.sep, ""))
     print(f"wrote {PAGE}", file=sys.stderr)
 
 
@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--data", action="append", choices=sorted(DATA), help="dataset for quality (repeatable; "
                         "default: all)")
     args = parser.parse_args()
+    os.chdir(ROOT)
     os.makedirs(WORK, exist_ok=True)
     results = load()
     if args.what == "quality":
