@@ -18,7 +18,7 @@ def fitted(tmp_path_factory):
     assert run("classifier", "train", "--data", "faces", "--data-opt", "n=64", "--steps", "3", "-o", clf).exit_code == 0
     for method, options in (("interfacegan", ["samples=60"]), ("gradient", ["samples=4", "hold=true"])):
         result = run("directions", "fit", out, "--method", method, "--attribute", "smile", "--classifier", clf,
-                     "--measure", 20, *[x for o in options for x in ("--method-opt", o)])
+                     "--measure", 6, *[x for o in options for x in ("--method-opt", o)])
         assert result.exit_code == 0, result.output
     return out
 
@@ -27,7 +27,7 @@ def test_a_per_latent_editor_is_measured_beside_the_direction_of_its_fit(fitted)
     _, meta = load_directions(str(fitted / "directions.safetensors"))
     editor = meta["editors"]["smiling-gradient-cond-others/per-latent"]
     assert editor["method"] == "classifier-gradient" and editor["options"]["hold"] is True
-    assert 0 <= editor["measured"]["success"] <= 1 and editor["measured"]["samples"] == 20
+    assert 0 <= editor["measured"]["success"] <= 1 and editor["measured"]["samples"] == 6
     assert "smiling" not in {n.split("/")[0] for n in meta["editors"]}  # interfacegan has no per-latent editor
     listed = run("directions", "list", fitted, "--json")
     assert "smiling-gradient-cond-others/per-latent" in json.loads(listed.output)["editors"]
