@@ -27,7 +27,7 @@ RECIPES = {
          ("interfacegan", "smiling", ("eyeglasses", "hat"), {}),
          ("interfacegan", "smiling", ("mouth_open", "eyeglasses", "hat"), {}),
          ("classifier-gradient", "smiling", (), {}), ("classifier-gradient", "smiling", ("mouth_open",), {}),
-         ("classifier-gradient", "smiling", (), {"penalty": 1.0}),
+         ("classifier-gradient", "smiling", (), {"hold": True, "refine": 40}),  # holding the others: the best walk
          ("sefa", None, (), {"k": 5}), ("pca", None, (), {"k": 5})],
     ),
 }
