@@ -11,6 +11,8 @@ import inspect
 import sys
 from pathlib import Path
 
+from ..docpage import page_main
+
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 HEADER = """# Python API reference
 
@@ -102,17 +104,7 @@ def render() -> str:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    page = render()
-    if argv == ["--write"]:
-        PAGE.write_text(page)
-        print(f"wrote {PAGE}")
-    elif not argv:
-        sys.stdout.write(page)
-    else:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    return 0
+    return page_main(render, PAGE, __doc__, argv)
 
 
 if __name__ == "__main__":

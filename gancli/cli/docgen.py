@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from ..docpage import page_main
+
 WIDTH = 100  # fixed, so the page does not depend on the terminal it was generated in
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 HEADER = """# Command-line reference
@@ -44,17 +46,7 @@ def _add(parts: list, command: click.Command, name: str, parent: click.Context |
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    page = render()
-    if argv == ["--write"]:
-        PAGE.write_text(page)
-        print(f"wrote {PAGE}")
-    elif not argv:
-        sys.stdout.write(page)
-    else:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    return 0
+    return page_main(render, PAGE, __doc__, argv)
 
 
 if __name__ == "__main__":
