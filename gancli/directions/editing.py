@@ -90,9 +90,11 @@ def edit(context: RunContext, registry, word: str, latents: torch.Tensor, streng
             record = editors[name]
             if space is not None and space != record["space"]:
                 raise GancliError(f"{name!r} edits in {record['space']}, not in {space}; drop --space")
-            return edit(context, registry, record["attribute"], latents, strengths, record["method"],
-                        record["condition_on"], record["options"], classifier, source, record["space"],
-                        truncation, cutoff)
+            walked = edit(context, registry, record["attribute"], latents, strengths, record["method"],
+                          record["condition_on"], record["options"], classifier, source, record["space"],
+                          truncation, cutoff)
+            walked.description = f"{name}: {walked.description}"
+            return walked
         where = meta["spaces"][name]
         if space is not None and space != where:
             raise GancliError(f"direction {name!r} lives in {where}, not in {space}; drop --space or choose a "
