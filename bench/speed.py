@@ -40,9 +40,10 @@ sys.path.insert(0, ROOT)
 
 BATCH, Z_DIM, LR, BETAS, LAMBDA = 128, 64, 2e-4, (0.5, 0.999), 10.0
 SETTINGS = {  # name -> gancli train flags (as TrainConfig values)
-    "gancli": {},
+    "gancli": {},  # the default, --precision auto: bf16 where the CPU has bf16 instructions, fp32 elsewhere
+    "gancli --precision fp32": {"precision": "fp32"},
     "gancli --precision bf16": {"precision": "bf16"},
-    "gancli --compile": {"compile": True},
+    "gancli --precision fp32 --compile": {"precision": "fp32", "compile": True},
     "gancli --precision bf16 --compile": {"precision": "bf16", "compile": True},
 }
 

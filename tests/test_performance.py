@@ -16,7 +16,8 @@ from gancli.errors import GancliError
 from gancli.plugins import get_registry
 from helpers import TINY, run
 
-TINY_CONFIG = {"data_opt": {"size": 16}, "arch_opt": {"width": 4}, "batch_size": 8, "device": "cpu"}
+TINY_CONFIG = {"data_opt": {"size": 16}, "arch_opt": {"width": 4}, "batch_size": 8, "device": "cpu",
+               "precision": "fp32"}
 
 
 def read_metrics(run_dir):
@@ -111,14 +112,45 @@ def test_compile_can_be_switched_on_when_resuming_but_precision_cannot_change(tm
 def test_unknown_precision_is_refused_in_one_line(tmp_path):
     (tmp_path / "c.toml").write_text('precision = "fp16"\n')
     result = run("train", "--config", tmp_path / "c.toml", "--dry-run")
-    assert result.exit_code == 1 and "--precision must be one of fp32, bf16" in result.output
+    assert result.exit_code == 1 and "--precision must be one of auto, fp32, bf16" in result.output
     with pytest.raises(GancliError):
         build_config({"precision": "int8"})
 
 
-def test_old_runs_without_the_settings_resume_in_fp32_eager(tmp_path):
+@pytest.mark.parametrize("flags, data_kind, expected", [
+    ({"avx512_bf16"}, "image", "bf16"), ({"amx_bf16", "avx512_f"}, "image", "bf16"), ({"avx512_f", "avx2"}, "image", "fp32"),
+    ({"avx512_bf16"}, "points", "fp32")])
+def test_auto_precision_takes_bf16_for_images_on_a_cpu_with_bf16_instructions(monkeypatch, flags, data_kind,
+                                                                               expected):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: flags)
+    assert speed.resolve_precision("auto", torch.device("cpu"), data_kind) == expected
+    assert speed.resolve_precision("fp32", torch.device("cpu"), data_kind) == "fp32"  # asked for: kept
+    assert speed.resolve_precision("bf16", torch.device("cpu"), "points") == "bf16"
+
+
+def test_cpu_flags_are_read_from_torch_or_proc(monkeypatch):
+    flags = speed.cpu_flags()
+    assert "sse2" in flags or not flags  # an x86 CPU names sse2; another one at least gives a set
+    monkeypatch.setattr(torch._C._cpu, "_get_cpu_capability", None, raising=False)
+    assert isinstance(speed.cpu_flags(), set)
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_auto_precision_is_recorded_as_what_it_chose_and_resumes_so(tmp_path, monkeypatch, has_bf16):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512_bf16"} if has_bf16 else set())
     out = tmp_path / "run"
     assert run("train", "--steps", 1, "--out", out, *TINY).exit_code == 0
+    chosen = "bf16" if has_bf16 else "fp32"
+    assert json.loads((out / "run.json").read_text())["precision"] == chosen
+    monkeypatch.setattr(speed, "cpu_flags", lambda: set() if has_bf16 else {"avx512_bf16"})  # another machine
+    assert run("train", "--resume", out, "--steps", 2).exit_code == 0
+    assert json.loads((out / "run.json").read_text())["precision"] == chosen
+
+
+def test_old_runs_without_the_settings_resume_in_fp32_eager(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "cpu_flags", lambda: {"avx512_bf16"})  # where auto would pick bf16
+    out = tmp_path / "run"
+    assert run("train", "--steps", 1, "--precision", "fp32", "--out", out, *TINY).exit_code == 0
     recorded = json.loads((out / "run.json").read_text())
     assert recorded["precision"] == "fp32" and recorded["compile"] is False
     del recorded["precision"], recorded["compile"]

@@ -89,10 +89,11 @@ Examples:
                    "(repeatable); it replaces --lr, --beta2, --ema or --augment-p (docs/training.md, Schedules)")
 @click.option("--seed", type=int, help=_default("seed"))
 @click.option("--device", help="auto, cpu, cuda or cuda:N (default auto)")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]),
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]),
               help="bf16: forward passes in bfloat16 autocast with channels-last images, weights and optimizer in "
-                   "float32; 2-3x the speed on a CPU with AMX (docs/performance.md), slightly different numbers "
-                   "(default fp32)")
+                   "float32, 1.6-3x the speed on a CPU with bf16 instructions; fp32: the plain loop's exact "
+                   "arithmetic; auto: bf16 for images where the hardware has it, else fp32 (docs/performance.md; "
+                   "default auto)")
 @click.option("--compile/--no-compile", "compile", default=None,
               help="torch.compile the networks: tens of seconds to start, then faster steps (default off)")
 @click.option("--out", type=click.Path(), help="run directory (default: the next runs/NNNN)")

@@ -51,7 +51,7 @@ class TrainConfig:
     ada_target: float = 0.6  # the r_t = E[sign(D(real))] that adaptive p steers towards
     ada_kimg: float = 100.0  # thousands of real images over which adaptive p can move from 0 to 1
     schedule: dict = field(default_factory=dict)  # lr, beta2, gamma, ema, augment_p -> START:END... (schedules.py)
-    precision: str = "fp32"  # "bf16": bfloat16 autocast and channels-last (opt-in: changes the arithmetic)
+    precision: str = "auto"  # bf16 where the hardware has it, for images (speed.resolve_precision); fp32; bf16
     compile: bool = False  # torch.compile the networks (opt-in: slow start, faster steps)
     recipe: str = ""  # the recipe these values were laid over ("" for none): recorded, its values already in place
 
@@ -131,7 +131,7 @@ class TrainConfig:
 
 LR_DECAYS = ("none", "linear")
 ON_NONFINITE = ("stop", "rollback")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed",

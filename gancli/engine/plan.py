@@ -194,6 +194,10 @@ def parse_or_dict(values) -> dict:
     return parse_pairs(values) if isinstance(values, (list, tuple)) else dict(values)
 
 
+# What runs made before a setting existed were trained with, where today's default differs.
+TRAINED_BEFORE = {"precision": "fp32"}
+
+
 def plan_from_json(data: dict, registry: Registry) -> Plan:
     """Rebuild the Plan of an existing run (resume) from its run.json."""
     try:
@@ -204,14 +208,14 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
                 raise GancliError(missing_component_message(kind, item)) from None
             return Choice(entry, resolve(entry.cls.Options, item["options"], f'{kind} "{entry.name}"'))
 
-        # A setting added after the run was made takes its default, which is how such runs were trained.
+        # A setting added after the run was made takes its default, or how such runs were trained.
         augment = [load("augmentation", item) for item in data.get("augment", [])]
         g_reg = [load("generator_regularizer", item) for item in data.get("g_reg", [])]
         log = [load("logger", item) for item in data.get("log", [])]
         if not any(c.entry.name == JSONL for c in log):  # a run from before loggers were components
             log.insert(0, choose(registry, "logger", JSONL, {}))
         check_requirements(log)
-        config = TrainConfig(**{k: data[k] for k in SETTINGS if k in data},
+        config = TrainConfig(**{**TRAINED_BEFORE, **{k: data[k] for k in SETTINGS if k in data}},
                              augment=",".join(c.entry.name for c in augment) or "none",
                              g_reg=[c.entry.name for c in g_reg],
                              log=[c.entry.name for c in log if c.entry.name != JSONL])

@@ -73,6 +73,8 @@ class Trainer:
 
         self.data = plan.data.build().load()
         spec = self.spec = self.data.spec
+        # auto becomes what it chose before run.json records it, so a resumed run keeps the arithmetic
+        config.precision = speed.resolve_precision(config.precision, self.device, spec.kind)
         for note in self.data.notes:
             self.reporter.message(note)
         if not torch.isfinite(self.data.x).all():
