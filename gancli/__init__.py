@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from .components import Architecture, Augmentation, DataBundle, Dataset, DataSpec, LipschitzEnforcer, Logger, Loss
 from .components import DirectionFinder, DirectionInputs, EvalSetting, GeneratorRegularizer, Metric, MetricInputs
+from .components import Alarm, Diagnostic
 from .errors import GancliError
 from .hookspecs import hookimpl
 from .options import Options, field
@@ -16,10 +17,10 @@ from .plugins import get_registry
 __all__ = [
     "Architecture", "Augmentation", "DataBundle", "DataSpec", "Dataset", "GancliError", "LipschitzEnforcer", "Loss",
     "DirectionFinder", "DirectionInputs", "EvalSetting", "GeneratorRegularizer", "Metric", "MetricInputs",
-    "Logger", "Options", "field", "get_registry", "hookimpl", "__version__",
-    "Generator", "Grid", "Run", "evaluate", "list_components", "load", "resume", "train",
+    "Logger", "Options", "field", "get_registry", "hookimpl", "__version__", "Alarm", "Diagnostic",
+    "Generator", "Grid", "Run", "diagnose", "evaluate", "list_components", "load", "resume", "train",
 ]
-_API = ("Generator", "Grid", "Run", "evaluate", "list_components", "load", "resume", "train")
+_API = ("Generator", "Grid", "Run", "diagnose", "evaluate", "list_components", "load", "resume", "train")
 
 
 def __getattr__(name):

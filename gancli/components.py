@@ -369,6 +369,87 @@ class DirectionFinder(Component):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Alarm:
+    """When a diagnostic's signals mean trouble, and what to say then (see :class:`Diagnostic`).
+
+    ``when`` is a tuple of ``(signal, "<" or ">", threshold)``: all must hold at once, at every computation for
+    ``patience`` steps running, from step ``after`` on; then the alarm fires, once per run and ``kind``.
+    ``kind`` names the failure (``mode-collapse``, ``vanishing-gradients``, ``overfitting``: two alarms of one
+    kind fire once between them); ``says`` is what is happening, in the course's words; ``advice`` what to try,
+    with the flags that do it.
+    """
+
+    kind: str
+    when: tuple
+    says: str
+    advice: str
+    patience: int = 150
+    after: int = 0
+
+    def holds(self, signals: dict):
+        """True or False on these signals; None while one of them is missing."""
+        results = []
+        for name, op, threshold in self.when:
+            value = signals.get(name)
+            if value is None:
+                return None
+            results.append(value < threshold if op == "<" else value > threshold)
+        return all(results)
+
+    def describe(self) -> str:
+        """The condition in words: 'diversity < 0.2 for 150 steps (from step 200)'."""
+        text = " and ".join(f"{name} {op} {threshold:g}" for name, op, threshold in self.when)
+        return text + f" for {self.patience} steps" + (f" (from step {self.after})" if self.after else "")
+
+
+class Diagnostic(Component):
+    """A signal of a run's health computed while it trains (generator gradient norm, saturation, diversity...),
+    and the alarms it raises. ``gancli train`` runs every applicable one unless ``--diagnostics off``.
+
+    - ``applies(context)`` -> None when it applies to this run, else the reason it does not (a string).
+    - ``setup(context)``: once, before training, for what stays fixed (a batch of latents, a reference figure).
+    - ``compute(context)`` -> ``{signal: float}`` at ``context.step``, when ``due(step)``; {} for nothing yet.
+      It runs on rank 0 under ``torch.no_grad``; ``context`` (a :class:`gancli.diagnostics.Context`) offers the
+      step's discriminator outputs, the networks in eval mode, seeded noise that leaves training's random
+      streams alone, the data, and gancli's classifier where one is cached.
+    - ``alarms(context)`` -> a list of :class:`Alarm` over its signals, with advice fitted to the run.
+    - ``state()`` -> a JSON-ready dict that checkpoints save (a reference figure); ``load_state(state)``.
+
+    Class attributes: ``signals`` (``{name: what it means}``, for ``gancli diagnose`` and ``gancli list``),
+    ``interval`` (steps between computations, its cost; ``--diagnostics-every`` overrides it), ``data_kinds`` (the ``DataSpec.kind`` values it handles), ``needs`` (what else of the data it needs,
+    in words, for ``gancli list``: "classes or modes", "a held-out split"), ``progress`` (signals shown in the
+    progress bar, with a short label each: ``{"diversity": "div"}``).
+    """
+
+    signals: dict = {}
+    interval: int = 50
+    data_kinds: tuple = ("image", "points")
+    needs: str = ""
+    progress: dict = {}
+
+    def due(self, step: int, interval: int) -> bool:
+        return step % interval == 0
+
+    def applies(self, context) -> str | None:
+        return None
+
+    def setup(self, context) -> None:
+        return None
+
+    def compute(self, context) -> dict:
+        raise NotImplementedError
+
+    def alarms(self, context) -> list:
+        return []
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        return None
+
+
 class Augmentation(Component):
     """A random, differentiable image transformation applied to real and generated batches alike before the
     discriminator sees them (DiffAugment; ADA's probability p). ``gancli train --augment NAME,...`` chains them.

@@ -62,6 +62,12 @@ def register_loggers(register):
     generator as it trains, besides its run directory (``gancli train --log NAME``: TensorBoard, MLflow)."""
 
 
+
+@hookspec
+def register_diagnostics(register):
+    """Register training diagnostics (subclasses of ``gancli.Diagnostic``): signals of a run's health computed
+    while it trains, and the alarms they raise (``gancli train --diagnostics``, ``gancli diagnose RUN``)."""
+
 @hookspec
 def register_recipes(register):
     """Register recipes, named presets of ``gancli train`` flags kept as TOML files (``gancli train --recipe NAME``,

@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "gancli.default_plugins.augmentations",
     "gancli.default_plugins.generator_regularizers",
     "gancli.default_plugins.loggers",
+    "gancli.default_plugins.diagnostics",
     "gancli.default_plugins.recipes",
 )
 

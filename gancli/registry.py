@@ -21,6 +21,7 @@ KINDS = {
     "generator_regularizer": ("register_generator_regularizers", components.GeneratorRegularizer,
                               "generator regularizers"),
     "logger": ("register_loggers", components.Logger, "loggers"),
+    "diagnostic": ("register_diagnostics", components.Diagnostic, "diagnostics"),
 }
 
 

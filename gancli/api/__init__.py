@@ -6,8 +6,10 @@
     g = gancli.load(run)                                            # or "pretrained:faces", g.onnx, a file
     g.images(16, seed=3)                                            # shows itself in Jupyter
     gancli.evaluate(run, metrics="fid")                             # the dict of `gancli evaluate --json`
+    gancli.diagnose(run)                                            # its health over time, alarms and advice
 """
 
+from .diagnosis import diagnose
 from .evaluation import evaluate
 from .generator import Generator, load
 from .grid import Grid
@@ -15,4 +17,4 @@ from .listing import list_components
 from .run import Run
 from .training import resume, train
 
-__all__ = ["Generator", "Grid", "Run", "evaluate", "list_components", "load", "resume", "train"]
+__all__ = ["Generator", "Grid", "Run", "diagnose", "evaluate", "list_components", "load", "resume", "train"]

@@ -13,7 +13,7 @@ from .run import Run
 
 # Settings that may change when a run is resumed; everything else is fixed by the run's run.json.
 RESUMABLE = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device", "on_nonfinite",
-             "compile")
+             "compile", "on_collapse")
 # Keywords of gancli.train that are not TrainConfig fields.
 CALL_KEYWORDS = ("out", "config", "progress", "dry_run")
 

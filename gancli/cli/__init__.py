@@ -16,6 +16,7 @@ COMMANDS = {
     "plugins": "gancli.cli.plugins_cmd:plugins",
     "evaluate": "gancli.cli.evaluate:evaluate",
     "report": "gancli.cli.report:report",
+    "diagnose": "gancli.cli.diagnose:diagnose",
     "export": "gancli.cli.export:export",
     "generate": "gancli.cli.generate:generate",
     "classifier": "gancli.cli.classifier:classifier",

@@ -111,6 +111,19 @@ Examples:
 @click.option("--on-nonfinite", type=click.Choice(["stop", "rollback"]),
               help="when a loss becomes NaN/inf: stop (keeping the last good checkpoint), or roll back to it and "
                    "halve the learning rate, up to 3 times (default stop)")
+@click.option("--diagnostics", metavar="on|off|NAME,...",
+              help="training diagnostics: gradient norm, saturation, diversity, coverage, overfitting, balance, "
+                   "logged with the metrics, with alarms and advice (docs/diagnostics.md; `gancli list "
+                   "diagnostics`) (default on)")
+@click.option("--diagnostics-opt", multiple=True, metavar="NAME.KEY=VALUE",
+              help="diagnostic option (repeatable): interval, threshold, patience...")
+@click.option("--diagnostics-every", type=int, metavar="N",
+              help="steps between diagnostics, for all of them (default 0: each one's own interval, 50-100)")
+@click.option("--on-collapse", type=click.Choice(["continue", "stop"]),
+              help="when a diagnostic's alarm fires (mode collapse, vanishing gradients, overfitting): continue "
+                   "with the advice printed, or stop cleanly with a checkpoint (default continue)")
+@click.option("--d-lr-scale", type=float, metavar="X",
+              help=f"the discriminator's learning rate is --lr times X {_default('d_lr_scale')}")
 @click.option("--nproc-per-node", type=int, metavar="N",
               help="train data-parallel on N processes of this machine (one per GPU, or CPU processes), launched "
                    "through torchrun; --batch-size is the global batch")

@@ -20,8 +20,9 @@ def load_digits(size: int) -> DataBundle:
     return DataBundle(x=x * 2 - 1, spec=spec, labels=labels)
 
 
-def balanced_subset(bundle: DataBundle, fraction: float, seed: int) -> DataBundle:
-    """``fraction`` of each class (rounded, at least one image), drawn with ``seed``, in the original order."""
+def balanced_subset(bundle: DataBundle, fraction: float, seed: int, complement: bool = False) -> DataBundle:
+    """``fraction`` of each class (rounded, at least one image), drawn with ``seed``, in the original order;
+    ``complement``: the images that subset leaves out instead."""
     generator = torch.Generator().manual_seed(seed)
     kept = []
     for cls in torch.unique(bundle.labels):
@@ -29,4 +30,8 @@ def balanced_subset(bundle: DataBundle, fraction: float, seed: int) -> DataBundl
         count = max(1, round(fraction * len(members)))
         kept.append(members[torch.randperm(len(members), generator=generator)[:count]])
     keep = torch.cat(kept).sort().values
+    if complement:
+        mask = torch.ones(len(bundle.labels), dtype=torch.bool)
+        mask[keep] = False
+        keep = torch.nonzero(mask).flatten()
     return dataclasses.replace(bundle, x=bundle.x[keep], labels=bundle.labels[keep])

@@ -20,6 +20,15 @@ class DigitsDataset(gancli.Dataset):
         bundle = load_digits(self.size)
         return balanced_subset(bundle, self.fraction, self.subset_seed) if self.fraction < 1 else bundle
 
+    def holdout(self):
+        """The images a fraction below 1 leaves out: never trained on, so the diagnostics can compare D's scores
+        on them with its scores on the training images (None for the whole dataset)."""
+        from gancli.data.digits import balanced_subset, load_digits
+
+        if self.fraction >= 1:
+            return None
+        return balanced_subset(load_digits(self.size), self.fraction, self.subset_seed, complement=True)
+
 
 class RingDataset(gancli.Dataset):
     """8 Gaussians on the unit circle, std 0.01 (PacGAN protocol); 2-D points."""
@@ -34,6 +43,12 @@ class RingDataset(gancli.Dataset):
 
         return sample_mixture(ring_centres(), self.std, self.n, self.seed)
 
+    def modes(self):
+        """(centres, std) of the mixture: what mode coverage counts (the PacGAN protocol)."""
+        from gancli.data.mixtures import ring_centres
+
+        return ring_centres(), self.std
+
 
 class GridDataset(gancli.Dataset):
     """25 Gaussians on a 5x5 grid at -4..4, std 0.05 (PacGAN protocol); 2-D points."""
@@ -47,6 +62,12 @@ class GridDataset(gancli.Dataset):
         from gancli.data.mixtures import grid_centres, sample_mixture
 
         return sample_mixture(grid_centres(), self.std, self.n, self.seed)
+
+    def modes(self):
+        """(centres, std) of the mixture: what mode coverage counts (the PacGAN protocol)."""
+        from gancli.data.mixtures import grid_centres
+
+        return grid_centres(), self.std
 
 
 class FolderDataset(gancli.Dataset):
@@ -84,6 +105,12 @@ class MNISTDataset(gancli.Dataset):
             raise gancli.GancliError("dataset mnist needs a path: --data mnist:PATH (a folder with the IDX files)")
         return load_mnist(self.path, self.split, self.size)
 
+    def holdout(self):
+        """The test images when training on the train split (never trained on); None otherwise."""
+        from gancli.data.mnist import load_mnist
+
+        return load_mnist(self.path, "test", self.size) if self.split == "train" else None
+
 
 class FashionMNISTDataset(gancli.Dataset):
     """Fashion-MNIST (70,000 28x28 garments, 10 classes): the Debian package's files, or fashion-mnist:PATH."""
@@ -101,6 +128,12 @@ class FashionMNISTDataset(gancli.Dataset):
         from gancli.data.fashion_mnist import load_fashion_mnist
 
         return load_fashion_mnist(self.path, self.split, self.size)
+
+    def holdout(self):
+        """The test images when training on the train split (never trained on); None otherwise."""
+        from gancli.data.fashion_mnist import load_fashion_mnist
+
+        return load_fashion_mnist(self.path, "test", self.size) if self.split == "train" else None
 
     def evaluation_splits(self):
         """The published protocol: compare with the test images, which training never sees, and train gancli's

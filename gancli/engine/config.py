@@ -45,6 +45,11 @@ class TrainConfig:
     log_every: int = 10
     keep_checkpoints: int = 3
     on_nonfinite: str = "stop"  # "rollback": back to the last checkpoint with the learning rate halved
+    diagnostics: str = "on"  # "on" (every applicable diagnostic), "off", or names, comma-separated
+    diagnostics_opt: dict = field(default_factory=dict)  # "key" or "diagnostic.key" -> value
+    diagnostics_every: int = 0  # steps between diagnostics computations; 0: each diagnostic's own interval
+    on_collapse: str = "continue"  # "stop": a clean stop with a checkpoint when a diagnostic's alarm fires
+    d_lr_scale: float = 1.0  # the discriminator's learning rate is --lr times this
     augment: str = "none"  # augmentation names, comma-separated, applied to D's inputs in this order
     augment_opt: dict = field(default_factory=dict)  # "key" or "augmentation.key" -> value
     augment_p: str = "auto"  # "auto" (ADA's adaptive p, from 0) or a fixed probability in [0, 1]
@@ -97,6 +102,13 @@ class TrainConfig:
                 raise GancliError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
         if self.on_nonfinite not in ON_NONFINITE:
             raise GancliError(f"--on-nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
+        if self.on_collapse not in ON_COLLAPSE:
+            raise GancliError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
+        if self.diagnostics_every < 0:
+            raise GancliError(f"--diagnostics-every must be 0 (each diagnostic's own interval) or more, "
+                              f"got {self.diagnostics_every}")
+        if not self.d_lr_scale > 0:
+            raise GancliError(f"--d-lr-scale must be positive, got {self.d_lr_scale}")
         self._check_augment()
         self._check_schedules()
         if self.precision not in PRECISIONS:
@@ -131,15 +143,17 @@ class TrainConfig:
 
 LR_DECAYS = ("none", "linear")
 ON_NONFINITE = ("stop", "rollback")
+ON_COLLAPSE = ("continue", "stop")
 PRECISIONS = ("auto", "fp32", "bf16")
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # The settings a run records beside its components (everything but the names and options).
 SETTINGS = ("conditional", "ema", "pack", "steps", "batch_size", "z_dim", "lr", "lr_decay", "beta1", "beta2", "seed",
             "device", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "on_nonfinite",
-            "augment_p", "ada_target", "ada_kimg", "schedule", "precision", "compile", "recipe")
+            "augment_p", "ada_target", "ada_kimg", "schedule", "precision", "compile", "recipe",
+            "diagnostics_every", "on_collapse", "d_lr_scale")
 # Each option table belongs to the component its field names: a layer naming another one drops the lower layers'.
 OPTION_OWNERS = {"arch_opt": "arch", "loss_opt": "loss", "lipschitz_opt": "lipschitz", "data_opt": "data",
-                 "g_reg_opt": "g_reg", "augment_opt": "augment", "log_opt": "log"}
+                 "g_reg_opt": "g_reg", "augment_opt": "augment", "log_opt": "log", "diagnostics_opt": "diagnostics"}
 TABLES = (*OPTION_OWNERS, "schedule")  # fields of key = value tables, merged key by key across layers
 _UNSET = object()  # a field no layer has set yet
 

@@ -44,6 +44,7 @@ class Plan:
     augment: list = field(default_factory=list)  # augmentation Choices, applied in this order
     g_reg: list = field(default_factory=list)  # generator regulariser Choices, their terms added to G's loss
     log: list = field(default_factory=list)  # logger Choices, jsonl first (make_plan and plan_from_json add it)
+    diagnostics: list = field(default_factory=list)  # diagnostic Choices (--diagnostics), [] when off
 
     def as_json(self) -> dict:
         from .. import __version__
@@ -53,6 +54,7 @@ class Plan:
                 "lipschitz": [c.as_json() for c in self.lipschitz], "data": self.data.as_json(),
                 "augment": [c.as_json() for c in self.augment], "g_reg": [c.as_json() for c in self.g_reg],
                 "log": [c.as_json() for c in self.log],
+                "diagnostics": [c.as_json() for c in self.diagnostics],
                 "n_critic": self.n_critic, **settings}
 
 
@@ -122,7 +124,9 @@ def make_plan(config: TrainConfig, registry: Registry) -> Plan:
     augment = _augment_choices(registry, config, loss)
     g_reg = _g_reg_choices(registry, config)
     log = _logger_choices(registry, config)
-    plan = Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg, log=log)
+    diagnostics = diagnostic_choices(registry, config)
+    plan = Plan(arch, loss, lipschitz, data, n_critic, config, augment=augment, g_reg=g_reg, log=log,
+                diagnostics=diagnostics)
     check_schedules(plan)
     return plan
 
@@ -136,6 +140,20 @@ def _logger_choices(registry: Registry, config: TrainConfig) -> list:
     choices = [choose(registry, "logger", JSONL, {}), *named]
     check_requirements(choices)
     return choices
+
+
+def diagnostic_choices(registry: Registry, config: TrainConfig) -> list:
+    """The diagnostics of ``--diagnostics``: on (every one registered; those that do not apply to the data are
+    left out when training starts), off, or names; with their ``--diagnostics-opt`` values."""
+    names = [name.strip() for name in config.diagnostics.split(",") if name.strip()]
+    if names == ["off"] or names == ["none"]:
+        names = []
+    elif names == ["on"]:
+        names = [entry.name for entry in registry.entries("diagnostic")]
+    elif {"on", "off", "none"} & set(names):
+        raise GancliError("--diagnostics takes on, off, or diagnostic names (see gancli list diagnostics)")
+    return _named_choices(registry, "diagnostic", names, config.diagnostics_opt, "--diagnostics-opt",
+                          "a diagnostic", "--diagnostics NAME,...", "diagnostic", "diagnostics")
 
 
 def _g_reg_choices(registry: Registry, config: TrainConfig) -> list:
@@ -215,13 +233,19 @@ def plan_from_json(data: dict, registry: Registry) -> Plan:
         if not any(c.entry.name == JSONL for c in log):  # a run from before loggers were components
             log.insert(0, choose(registry, "logger", JSONL, {}))
         check_requirements(log)
+        if "diagnostics" in data:
+            diagnostics = [load("diagnostic", item) for item in data["diagnostics"]]
+        else:  # a run from before diagnostics: resumed with today's, which start from nothing
+            diagnostics = diagnostic_choices(registry, TrainConfig())
         config = TrainConfig(**{**TRAINED_BEFORE, **{k: data[k] for k in SETTINGS if k in data}},
                              augment=",".join(c.entry.name for c in augment) or "none",
                              g_reg=[c.entry.name for c in g_reg],
-                             log=[c.entry.name for c in log if c.entry.name != JSONL])
+                             log=[c.entry.name for c in log if c.entry.name != JSONL],
+                             diagnostics=",".join(c.entry.name for c in diagnostics) or "off")
         return Plan(load("architecture", data["arch"]), load("loss", data["loss"]),
                     [load("lipschitz", item) for item in data["lipschitz"]], load("dataset", data["data"]),
-                    int(data["n_critic"]), config, augment=augment, g_reg=g_reg, log=log)
+                    int(data["n_critic"]), config, augment=augment, g_reg=g_reg, log=log,
+                    diagnostics=diagnostics)
     except (KeyError, TypeError) as exc:
         raise GancliError(f"run.json is incomplete or damaged (missing {exc}); start a new run instead") from None
 

@@ -152,8 +152,9 @@ class Scheduler:
     ``--lr-decay linear`` is the schedule ``lr=linear:LR:0`` over the current ``--steps``; a roll-back's
     ``lr_scale`` multiplies whatever the learning rate is."""
 
-    def __init__(self, config, optimizers, enforcers=(), ema=None, augment_p=None):
+    def __init__(self, config, optimizers, enforcers=(), ema=None, augment_p=None, lr_scales=None):
         self.config, self.optimizers = config, optimizers
+        self.lr_scales = lr_scales or (1.0,) * len(optimizers)  # --d-lr-scale: D's rate is a multiple of G's
         self.enforcers = [e for e in enforcers if hasattr(e, "gamma")]
         self.ema, self.augment_p = ema, augment_p
         self.schedules = {name: parse(name, text, config.steps) for name, text in config.schedule.items()}
@@ -171,10 +172,10 @@ class Scheduler:
             values["lr"] *= lr_scale
         self.values = values
         lr = values.get("lr", self.config.lr * lr_scale if lr_scale != 1.0 else None)
-        for optimizer in self.optimizers:
+        for optimizer, scale in zip(self.optimizers, self.lr_scales):
             for group in optimizer.param_groups:
                 if lr is not None:
-                    group["lr"] = lr
+                    group["lr"] = lr * scale
                 if "beta2" in values:
                     group["betas"] = (group["betas"][0], values["beta2"])
         for enforcer in self.enforcers if "gamma" in values else ():

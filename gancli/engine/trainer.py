@@ -22,6 +22,7 @@ from .. import __version__
 from ..augment.ada import AugmentProbability
 from ..augment.pipeline import AugmentPipeline
 from ..components import LipschitzEnforcer
+from ..diagnostics.monitor import Monitor
 from ..errors import GancliError
 from ..latents import LatentSpaces
 from . import checkpoint, distributed, memory, runs, speed
@@ -116,7 +117,7 @@ class Trainer:
         self.G_sample = speed.compiled(self.G, config.compile)  # the critic steps' generated batches
         betas = (config.beta1, config.beta2)
         self.opt_G = speed.adam(self.G.parameters(), config.lr, betas)
-        self.opt_D = speed.adam(self.D.parameters(), config.lr, betas)
+        self.opt_D = speed.adam(self.D.parameters(), config.lr * config.d_lr_scale, betas)
         scheduled_ema = "ema" in config.schedule  # its decay set each step, from 0 (no ramp)
         self.ema = GeneratorEMA(self.G, config.ema, ramp=not scheduled_ema) if config.ema or scheduled_ema else None
 
@@ -128,8 +129,13 @@ class Trainer:
         self.lr_scale, self.rollbacks = 1.0, 0  # --on-nonfinite rollback halves the rate each time
         self.fixed_z, self.fixed_labels = self._fixed_inputs()
         self.augment, self.augment_p = self._augmentation()
-        self.schedules = Scheduler(config, (self.opt_G, self.opt_D), self.enforcers, self.ema, self.augment_p)
+        self.schedules = Scheduler(config, (self.opt_G, self.opt_D), self.enforcers, self.ema, self.augment_p,
+                                   lr_scales=(1.0, config.d_lr_scale))
         self.loggers = LoggerSet(plan.log if world.is_main else [], self.reporter)  # rank 0 logs
+        self.outputs: dict = {}  # D's outputs of the last step, detached, for the diagnostics
+        self.diagnostics = Monitor(self) if plan.diagnostics else None
+        for note in self.diagnostics.notes() if self.diagnostics and world.is_main else ():
+            self.reporter.message(note)
 
     def _check_generator_regularizers(self) -> None:
         """Refuse a regulariser the data or the generator cannot serve, with one line."""
@@ -197,6 +203,7 @@ class Trainer:
             self.augment_p.observe(real_out)
         checks.add("D(real)" + phase, real_out)
         checks.add("D(fake)" + phase, fake_out)
+        self.outputs.update(real=real_out.detach(), fake=fake_out.detach())
         d_loss = self.loss.discriminator_loss(real_out, fake_out)
         checks.add("d_loss" + phase, d_loss)
         penalty = torch.zeros((), device=self.device)
@@ -220,6 +227,7 @@ class Trainer:
         fake = self.G_train(z, labels)
         checks.add("generator output @generator step", fake)
         fake_out = self.D(self._augmented(fake), labels)
+        self.outputs["g_fake"] = fake_out.detach()
         real_out = None
         if self.loss.generator_uses_real:
             with torch.no_grad():
@@ -303,22 +311,30 @@ class Trainer:
                     count += 1
                     log = self.step % config.log_every == 0 or self.step == config.steps
                     save = self.step % config.checkpoint_every == 0 or self.step == config.steps
-                    if log or save or (verdict is not None and verdict.stop):
+                    diagnose = self.diagnostics is not None and self.diagnostics.due(self.step)
+                    if log or save or diagnose or (verdict is not None and verdict.stop):
                         if self._diverged(monitor.flush()):  # CUDA: the pending verdict before any output
                             totals.zero_()
                             count, last_log = 0, time.perf_counter()
                             continue
+                    signals = self.diagnostics.observe(self.step, values, self.outputs) if diagnose else {}
                     if log:
                         now = time.perf_counter()
                         self.elapsed += now - last_log
-                        record = self._log(totals, count, now - last_log)
+                        record = self._log(totals, count, now - last_log, signals)
                         totals.zero_()
                         count, last_log = 0, now
+                    elif signals:  # a diagnostics step that logs nothing else: a line of its own
+                        self.loggers.log_scalars(self.step, signals)
+                    stopping = diagnose and self.diagnostics.stop_event is not None
                     if self.step % config.sample_every == 0 or self.step == config.steps:
                         self.save_grid()
-                    if save:
+                    if save or stopping:
                         self.save_checkpoint()
-                    self.reporter.update(self.step, record)
+                    self.reporter.update(self.step, self._shown(record))
+                    if stopping:  # --on-collapse stop: checkpoint written above
+                        self._log_generator()
+                        self.diagnostics.stop()
                     if verdict is not None and verdict.stop:
                         self.save_checkpoint()
                         self._log_generator()
@@ -359,7 +375,12 @@ class Trainer:
                       "rollback, or start again with a lower --lr")
         raise GancliError(f"training stopped: {what}; {last}; {advice}")
 
-    def _log(self, totals, count: int, seconds: float) -> dict:
+    def _shown(self, record: dict | None) -> dict | None:
+        """The record the progress bar shows: with the newest diagnostics signals it names."""
+        text = self.diagnostics.progress() if self.diagnostics is not None else ""
+        return {**record, "diagnostics": text} if record and text else record
+
+    def _log(self, totals, count: int, seconds: float, signals: dict | None = None) -> dict:
         values = (totals / count).tolist()
         record = {"step": self.step, **{k: round(v, 6) for k, v in zip(LOGGED, values)}}
         if not self.has_penalty:
@@ -372,6 +393,7 @@ class Trainer:
         record.update(self.schedules.record())
         if self.augment:
             record.update(self.augment_p.record())
+        record.update(signals or {})
         self.loggers.log_scalars(self.step, {k: v for k, v in record.items() if k != "step"})
         return record
 
@@ -441,6 +463,8 @@ class Trainer:
             meta["ema_updates"] = self.ema.updates
         if self.augment:
             meta["augment_p"] = self.augment_p.record()["augment_p"]  # for readers; the exact state is a tensor
+        if self.diagnostics is not None:
+            meta["diagnostics"] = self.diagnostics.state()
         path = runs.checkpoint_path(self.run_dir, self.step)
         checkpoint.save(path, tensors, meta, checksum=True)
         for _, old in runs.checkpoints(self.run_dir)[:-self.plan.config.keep_checkpoints]:
@@ -465,6 +489,8 @@ class Trainer:
             self._restore_regularizers(tensors, path)
             self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
             self.lr_scale, self.rollbacks = float(meta.get("lr_scale", 1.0)), int(meta.get("rollbacks", 0))
+            if self.diagnostics is not None:  # a checkpoint from before diagnostics has none: they start afresh
+                self.diagnostics.load_state(meta.get("diagnostics"), self.step)
         except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as exc:
             raise GancliError(f"{path} does not match this run ({_first_line(exc)})") from None
         self.d_steps = self.step * self.plan.n_critic
