@@ -410,7 +410,7 @@ class Diagnostic(Component):
     - ``applies(context)`` -> None when it applies to this run, else the reason it does not (a string).
     - ``setup(context)``: once, before training, for what stays fixed (a batch of latents, a reference figure).
     - ``compute(context)`` -> ``{signal: float}`` at ``context.step``, when ``due(step)``; {} for nothing yet.
-      It runs on rank 0 under ``torch.no_grad``; ``context`` (a :class:`gancli.diagnostics.Context`) offers the
+      It runs on rank 0 under ``torch.no_grad``; ``context`` (a :class:`gancli.diagnostics.context.Context`) offers the
       step's discriminator outputs, the networks in eval mode, seeded noise that leaves training's random
       streams alone, the data, and gancli's classifier where one is cached.
     - ``alarms(context)`` -> a list of :class:`Alarm` over its signals, with advice fitted to the run.

@@ -35,10 +35,11 @@ def in_notebook() -> bool:
 
 
 def stats(record: dict | None) -> str:
-    """The figures beside the bar: losses and speed of the last logged step."""
+    """The figures beside the bar: losses and speed of the last logged step, and the diagnostics' main signals."""
     if not record:
         return ""
-    return f"D {record['d_loss']:.3f} G {record['g_loss']:.3f} {record['images_per_s']:.0f} img/s"
+    text = f"D {record['d_loss']:.3f} G {record['g_loss']:.3f} {record['images_per_s']:.0f} img/s"
+    return text + (f" {record['diagnostics']}" if record.get("diagnostics") else "")  # the newest signals
 
 
 class LineReporter(Reporter):

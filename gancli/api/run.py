@@ -88,14 +88,17 @@ class Run:
 
     def report(self, out: str | None = None) -> list:
         """Draw the run's curves as PNG files in ``out`` (default RUN/report): losses.png from the metrics,
-        metrics.png from the recorded evaluations (when there are any); returns the files written."""
-        from ..metrics.report import evaluation_charts, loss_charts
+        diagnostics.png from its diagnostics signals and alarms (when it has them), metrics.png from the recorded
+        evaluations (when there are any); returns the files written."""
+        from ..metrics.report import diagnostics_charts, evaluation_charts, loss_charts
 
         out = os.fspath(out) if out else os.path.join(self.path, "report")
         written = []
+        records = self.metrics
         try:
             os.makedirs(out, exist_ok=True)
-            for name, image in [("losses.png", loss_charts(self.metrics)),
+            for name, image in [("losses.png", loss_charts(records)),
+                                ("diagnostics.png", diagnostics_charts(records, self._signals(), self.alarms)),
                                 ("metrics.png", evaluation_charts(self.evaluations))]:
                 if image is not None:
                     image.save(os.path.join(out, name))
@@ -103,6 +106,26 @@ class Run:
         except OSError as exc:
             raise GancliError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
         return written
+
+    @property
+    def alarms(self) -> list:
+        """The alarms its diagnostics fired (RUN/alarms.jsonl: step, kind, says, advice...), oldest first."""
+        from ..diagnostics import ALARMS
+        from ..metrics.records import read_jsonl
+
+        return read_jsonl(os.path.join(self.path, ALARMS))
+
+    def diagnose(self) -> dict:
+        """``gancli.diagnose(run)``."""
+        from .diagnosis import diagnose
+
+        return diagnose(self.path)
+
+    def _signals(self) -> list:
+        """The names of the signals its diagnostics log (those whose plugin is installed)."""
+        from ..diagnostics.summary import signal_descriptions
+
+        return list(signal_descriptions(self.config.get("diagnostics", []), None))
 
     def resume(self, steps: int | None = None, **settings) -> "Run":
         """``gancli.resume(run, steps, **settings)``."""

@@ -6,6 +6,7 @@ import click
 
 
 @click.command(help="""Draw a run's curves as PNG files: losses and discriminator outputs from metrics.jsonl,
+its diagnostics signals (diversity, saturation... with the alarms they raised; `gancli diagnose RUN` reads them),
 and each evaluated metric over training steps (with its floor, dashed) from evaluations.jsonl.
 
 \b

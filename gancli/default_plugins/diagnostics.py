@@ -169,7 +169,7 @@ class CoverageDiagnostic(gancli.Diagnostic):
 
     class Options(AlarmOptions):
         interval: int = gancli.field(100, help="steps between computations", min=1)
-        samples: int = gancli.field(0, help="samples drawn each time; 0: 1000 points, or 20 per class (at most "
+        samples: int = gancli.field(0, help="samples drawn each time; 0: 1000 points, or 10 per class (100 to "
                                     "1000) images", min=0)
         threshold: float = gancli.field(0.3, help="mode collapse: coverage below this", min=0, max=1)
         patience: int = gancli.field(500, help="steps the alarm's condition must hold before it fires", min=0)
@@ -186,7 +186,7 @@ class CoverageDiagnostic(gancli.Diagnostic):
     def setup(self, context):
         self.modes = context.modes
         self.num_classes = 0 if self.modes else len(context.classifier.names)
-        self.n = self.samples or (1000 if self.modes else min(1000, 20 * self.num_classes))
+        self.n = self.samples or (1000 if self.modes else min(1000, max(100, 10 * self.num_classes)))
 
     def compute(self, context):
         from gancli.diagnostics.signals import class_coverage, mode_coverage

@@ -2,7 +2,7 @@
 of ``gancli diagnose``.
 
 - :mod:`.signals` — the arithmetic of each signal (pure functions of tensors).
-- :mod:`.context` — :class:`Context`, what a diagnostic sees of the run.
+- :mod:`.context` — :class:`~.context.Context`, what a diagnostic sees of the run.
 - :mod:`.alarms` — thresholds held for a patience, fired once, and the advice said then.
 - :mod:`.monitor` — the trainer's side: which diagnostics run, when, their state in checkpoints, alarms.jsonl.
 - :mod:`.summary` — a run's health over time from its files (``gancli diagnose``).
@@ -11,8 +11,4 @@ The diagnostics themselves are components (``register_diagnostics``); the built-
 ``gancli/default_plugins/diagnostics.py``.
 """
 
-from .context import Context
-
-ALARMS = "alarms.jsonl"  # in the run directory: one line per alarm fired
-
-__all__ = ["ALARMS", "Context"]
+ALARMS = "alarms.jsonl"  # in the run directory: one line per alarm fired (no torch imported here: diagnose reads)

@@ -35,7 +35,7 @@ def summarize(run_dir: str, registry=None) -> dict:
         raise GancliError(f"{run_dir} {why}: its {METRICS} tells the losses and D's mean scores up to step {last} "
                           f"(gancli report {run_dir} draws them), not G's gradients, saturation, diversity, coverage "
                           f"or overfitting; {then}")
-    described = _signal_descriptions(config["diagnostics"], registry)
+    described = signal_descriptions(config["diagnostics"], registry)
     series = {}
     for record in records:
         for name in described:
@@ -52,7 +52,7 @@ def summarize(run_dir: str, registry=None) -> dict:
             "alarms": alarms}
 
 
-def _signal_descriptions(choices: list, registry) -> dict:
+def signal_descriptions(choices: list, registry) -> dict:
     """{signal: meaning} of the run's diagnostics, from their classes (a plugin's must be installed)."""
     from ..plugins import get_registry
 

@@ -23,6 +23,23 @@ def loss_charts(records: list):
     return grid(charts, columns=1)
 
 
+def diagnostics_charts(records: list, signals: list, alarms: list):
+    """One chart per diagnostics signal over the steps it was computed at, with the title naming any alarm it
+    raised; None when the records hold none of ``signals``."""
+    fired = {}
+    for event in alarms:
+        for name in event.get("signals", {}):
+            fired.setdefault(name, []).append(f"{event['kind']} at step {event['step']}")
+    charts = []
+    for name in signals:
+        points = [(r["step"], r[name]) for r in records if name in r]
+        if points:
+            title = name + (f"  (alarm: {', '.join(fired[name])})" if name in fired else "")
+            charts.append(line_chart([Series(name, [s for s, _ in points], [v for _, v in points], PALETTE[0])],
+                                     title, size=(520, 320)))
+    return grid(charts, columns=2) if charts else None
+
+
 def evaluation_charts(records: list):
     """One chart per figure: its value at each evaluated step and its floor (dashed); None without records."""
     by_step = {}
