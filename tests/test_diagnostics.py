@@ -371,3 +371,20 @@ def test_the_progress_bar_shows_the_main_signals():
 
     record = {"d_loss": 0.5, "g_loss": 0.7, "images_per_s": 100, "diagnostics": "div 0.91 sat 0.02"}
     assert stats(record).endswith("div 0.91 sat 0.02")
+
+
+def test_the_plugin_example_of_the_diagnostics_page_trains_and_is_diagnosed(tmp_path):
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "diagnostics.md"
+    code = re.search(r"```python\n(.*?)```", page.read_text(), re.S).group(1)
+    module = types.ModuleType("score_spread_example")
+    exec(compile(code, str(page), "exec"), module.__dict__)
+    reset_registry(build_registry(extra_plugins=[("score-spread", module)], third_party=False))
+    out = tmp_path / "run"
+    result = run("train", "--steps", 4, "--out", out, "--diagnostics", "score-spread", "--diagnostics-every", 2,
+                 *TINY)
+    assert result.exit_code == 0, result.output
+    assert [r["step"] for r in metrics(out) if "d_real_std" in r] == [2, 4]
+    assert "d_real_std" in gancli.diagnose(out)["signals"]

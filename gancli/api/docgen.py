@@ -21,7 +21,7 @@ by `python -m gancli.api.docgen --write`; do not edit by hand (`tests/test_api_d
 the code disagree). A tour: [docs/notebooks/course.ipynb](notebooks/course.ipynb) and the README's "Use from
 Python".
 """
-FUNCTIONS = ("train", "resume", "load", "evaluate", "list_components")
+FUNCTIONS = ("train", "resume", "load", "evaluate", "diagnose", "list_components")
 # What the remaining commands do, importable from their modules (gancli classifier train, gancli plugins)
 MORE = (("gancli.api.classifier", "train_classifier"), ("gancli.api.listing", "plugins"))
 # (class, what returns it) in the order a reader meets them

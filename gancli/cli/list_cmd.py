@@ -8,7 +8,7 @@ import click
 
 
 @click.command("list", help="""List installed components: architectures, losses, lipschitz, datasets, metrics, direction
-finders, augmentations, generator regularizers, loggers; and recipes, the named presets of `gancli train --recipe`.
+finders, augmentations, generator regularizers, loggers, diagnostics; and recipes, the named presets of `gancli train --recipe`.
 
 \b
 Examples:

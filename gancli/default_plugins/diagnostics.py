@@ -207,8 +207,10 @@ class CoverageDiagnostic(gancli.Diagnostic):
 
 
 class OverfittingDiagnostic(gancli.Diagnostic):
-    """D's overfitting: ADA's E[sign(D(real))] (r_t) and, where the data has a held-out split, where D puts the
-    images it never trained on between training images (0) and fakes (1) (holdout_gap)."""
+    """D's overfitting: ADA's sign statistic on real images (r_t), and D's scores on held-out images (holdout_gap).
+
+    r_t is E sign(D(x)); holdout_gap places the images D never trained on between its training images (0) and
+    generated ones (1), where the data has a held-out split."""
 
     needs = "a held-out split for holdout_gap (digits with fraction < 1, mnist and fashion-mnist's test images)"
     progress = {"holdout_gap": "gap"}
