@@ -3,6 +3,7 @@
     python bench/equal_time.py fashion dcgan-default [--seed 0]   train one contestant of a suite, evaluate it
     python bench/equal_time.py fashion --all [--seeds 0,1,2]      every contestant of the suite, two at a time
     python bench/equal_time.py fashion --render                   rewrite the page from the saved figures
+    python bench/equal_time.py fashion dcgan-fashion --seed 1 --upto 5    the 5-minute milestone only
 
 Suites: ``fashion`` (Fashion-MNIST, Fréchet distance on gancli's fashion-mnist classifier against the test split,
 at 5 and 30 minutes) and ``default`` (the built-in digits at 5 minutes: `gancli train` with no flags, the
@@ -146,13 +147,13 @@ def evaluated(target: str, grid: str) -> dict:
             "grid": os.path.relpath(grid, os.path.join(ROOT, "docs"))}
 
 
-def train_gancli(suite: str, name: str, flags: list, seed: int) -> dict:
+def train_gancli(suite: str, name: str, flags: list, seed: int, milestones_min: tuple) -> dict:
     spec = SUITES[suite]
     run_dir = os.path.join(WORK, suite, f"{slug(name)}-s{seed}")
     shutil.rmtree(os.path.join(ROOT, run_dir), ignore_errors=True)
     args = ["train", *spec["data"], *flags, "--seed", str(seed), *ENDLESS, "--out", run_dir]
     milestones, used, spent = {}, 0.0, 0.0
-    for minutes in spec["milestones_min"]:
+    for minutes in milestones_min:
         command = args if not used else ["train", "--resume", run_dir, *ENDLESS[:2]]
         start = time.perf_counter()
         used += run_until(GANCLI + command, minutes * 60 - used)
@@ -168,18 +169,17 @@ def train_gancli(suite: str, name: str, flags: list, seed: int) -> dict:
     return {"command": shown(command), "milestones": milestones}
 
 
-def train_plain(suite: str, seed: int) -> dict:
-    spec = SUITES[suite]
+def train_plain(suite: str, seed: int, milestones_min: tuple) -> dict:
     out = os.path.join(WORK, suite, f"{slug(PLAIN)}-s{seed}")
     shutil.rmtree(os.path.join(ROOT, out), ignore_errors=True)
-    minutes = ",".join(str(m) for m in spec["milestones_min"])
+    minutes = ",".join(str(m) for m in milestones_min)
     command = [sys.executable, os.path.abspath(__file__), suite, "--plain-worker", out, "--seed", str(seed),
                "--minutes", minutes]
     start = time.perf_counter()
     run_until(command, 10 ** 9)  # the worker keeps its own clock
     spent = time.perf_counter() - start
     milestones = {}
-    for m in spec["milestones_min"]:
+    for m in milestones_min:
         target = os.path.join(out, f"generator-{m}min.safetensors")
         grid = os.path.join(ROOT, "docs", "images", suite, f"{slug(PLAIN)}-s{seed}-{m}min.png")
         meta = json.load(open(os.path.join(ROOT, out, f"generator-{m}min.json")))
@@ -222,13 +222,16 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
 
 
-def measure(suite: str, name: str, seed: int, again: bool) -> None:
+def measure(suite: str, name: str, seed: int, again: bool, upto: float | None = None) -> None:
+    """One contestant and seed, to every milestone of the suite (or those up to ``upto`` minutes)."""
+    milestones_min = tuple(m for m in SUITES[suite]["milestones_min"] if upto is None or m <= upto)
     key = f"{name}/seed{seed}"
     if key in load(suite) and not again:
         print(f"{suite} {key}: measured already", file=sys.stderr)
         return
     flags = SUITES[suite]["contestants"][name]
-    entry = train_plain(suite, seed) if flags == PLAIN else train_gancli(suite, name, flags, seed)
+    entry = (train_plain(suite, seed, milestones_min) if flags == PLAIN
+             else train_gancli(suite, name, flags, seed, milestones_min))
     save(suite, key, {"name": name, "seed": seed, **entry})
 
 
@@ -319,6 +322,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="with --all: comma-separated seeds")
     parser.add_argument("--render", action="store_true", help="rewrite the page only")
     parser.add_argument("--again", action="store_true", help="redo measurements already saved")
+    parser.add_argument("--upto", type=float, help="with a contestant: only the milestones up to these minutes "
+                        "(more seeds of the short figures)")
     parser.add_argument("--plain-worker", metavar="OUT", help=argparse.SUPPRESS)
     parser.add_argument("--minutes", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -330,7 +335,7 @@ def main() -> None:
         if args.contestant not in SUITES[args.suite]["contestants"]:
             sys.exit(f"unknown contestant {args.contestant!r}; {args.suite} has: "
                      + ", ".join(SUITES[args.suite]["contestants"]))
-        measure(args.suite, args.contestant, args.seed, args.again)
+        measure(args.suite, args.contestant, args.seed, args.again, args.upto)
     elif args.all:
         measure_all(args.suite, [int(s) for s in args.seeds.split(",")], args.again)
     render(args.suite)
