@@ -29,8 +29,11 @@ def _lower_d_lr(context) -> str:
     return f"a lower learning rate for D (--d-lr-scale {context.config.d_lr_scale / 4:g})"
 
 
-class AlarmOptions(gancli.Options):
+class IntervalOptions(gancli.Options):
     interval: int = gancli.field(50, help="steps between computations", min=1)
+
+
+class AlarmOptions(IntervalOptions):
     patience: int = gancli.field(200, help="steps the alarm's condition must hold before it fires", min=0)
     after: int = gancli.field(0, help="no alarm before this step", min=0)
 
@@ -42,8 +45,7 @@ class GradientNormDiagnostic(gancli.Diagnostic):
     signals = {"g_grad_norm": "L2 norm of all of G's gradients at a generator step",
                "g_grad_rel": "g_grad_norm over its mean in the first steps (1: as at the start; near 0: vanished)"}
 
-    class Options(gancli.Options):
-        interval: int = gancli.field(50, help="steps between computations", min=1)
+    class Options(IntervalOptions):
         warmup: int = gancli.field(5, help="the first steps, whose mean norm is the reference", min=1)
 
     def __init__(self, **options):
@@ -277,8 +279,7 @@ class BalanceDiagnostic(gancli.Diagnostic):
     signals = {"d_accuracy": "share of pairs D orders right, D(x_i) > D(G(z_i)) (0.5: even; 1: D wins all)",
                "loss_gap": "g_loss - d_loss at the step"}
 
-    class Options(gancli.Options):
-        interval: int = gancli.field(50, help="steps between computations", min=1)
+    Options = IntervalOptions
 
     def compute(self, context):
         from gancli.diagnostics.signals import pairwise_accuracy

@@ -8,6 +8,7 @@ weights with diagnostics on or off, and a resumed run draws the same noise as a 
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 
@@ -41,7 +42,6 @@ class Context:
         self.outputs: dict = {}
         self.losses: dict = {}
         self._dataset = plan.data.build()
-        self._cache: dict = {}
 
     # ---- the networks -------------------------------------------------------------------------------
     def generator_parameters(self):
@@ -98,29 +98,25 @@ class Context:
         labels = self._trainer.labels[idx.to(self.device)] if self._trainer.labels is not None else None
         return self.x[idx.to(self.device)], labels
 
-    @property
+    @functools.cached_property
     def modes(self):
         """(centres, std) of a mixture that knows its modes (ring, grid), else None."""
-        if "modes" not in self._cache:
-            find = getattr(self._dataset, "modes", None)
-            self._cache["modes"] = find() if find else None
-        return self._cache["modes"]
+        return self._from_dataset("modes")
 
-    @property
+    @functools.cached_property
     def holdout(self):
         """A DataBundle of images the run never trains on (the dataset's other split), or None."""
-        if "holdout" not in self._cache:
-            find = getattr(self._dataset, "holdout", None)
-            self._cache["holdout"] = find() if find else None
-        return self._cache["holdout"]
+        return self._from_dataset("holdout")
 
-    @property
+    @functools.cached_property
     def classifier(self):
         """gancli's classifier of this dataset if one is cached (``gancli evaluate`` caches it), else None."""
-        if "classifier" not in self._cache:
-            self._cache["classifier"] = cached_classifier(self.data_name, self.data_options, self._dataset,
-                                                          self._trainer.data)
-        return self._cache["classifier"]
+        return cached_classifier(self.data_name, self.data_options, self._dataset, self._trainer.data)
+
+    def _from_dataset(self, method: str):
+        """What the dataset's optional ``method`` gives (None when it has none)."""
+        find = getattr(self._dataset, method, None)
+        return find() if find else None
 
 
 def cached_classifier(data_name: str, data_options: dict, dataset, bundle):
