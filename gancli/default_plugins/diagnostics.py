@@ -221,7 +221,7 @@ class OverfittingDiagnostic(gancli.Diagnostic):
 
     class Options(AlarmOptions):
         samples: int = gancli.field(256, help="training, held-out and generated images D scores", min=2)
-        threshold: float = gancli.field(0.5, help="overfitting: holdout_gap above this", min=0)
+        threshold: float = gancli.field(0.3, help="overfitting: holdout_gap above this", min=0)
         patience: int = gancli.field(300, help="steps the alarm's condition must hold before it fires", min=0)
 
     def applies(self, context):
