@@ -1,6 +1,6 @@
 """A second judge for docs/fashion.md, one that shares nothing with the runs it measures.
 
-    python bench/fashion_judge.py          train the judge (once), measure every saved snapshot, write the page
+    python bench/fashion_judge.py          train the judge (once), measure the snapshots not measured yet, write the page
 
 gancli's fashion-mnist classifier, the judge of docs/fashion.md, is a ConvNet trained on the train split: the
 images the generators trained on. This judge is another kind of network (an MLP on pixels) trained on the
@@ -15,12 +15,14 @@ from __future__ import annotations
 import glob
 import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-SNAPSHOTS = os.path.join(ROOT, "runs", "bench-equal-time", "fashion")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from equal_time import WORK, gancli_json, load, slug  # noqa: E402  (the bench whose snapshots this judges)
+
+SNAPSHOTS = os.path.join(ROOT, WORK, "fashion")
 JUDGE = os.path.join(ROOT, "runs", "bench-fashion-judge", "mlp-test-split.pt")
 RESULTS = os.path.join(ROOT, "docs", "fashion-judge.json")
 SEED, EPOCHS, HIDDEN = 7, 15, 256
@@ -58,43 +60,33 @@ def train_judge() -> float:
 
 
 def fid(target: str) -> dict:
-    command = [sys.executable, "-m", "gancli", "evaluate", target, "--extractor", JUDGE, "--data", "fashion-mnist",
-               "--data-opt", "split=train", "--metrics", "fid", "--no-record", "--json"]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if done.returncode:
-        sys.exit(f"failed ({done.returncode}): {' '.join(command)}")
-    result = json.loads(done.stdout)
+    result = gancli_json(["evaluate", target, "--extractor", JUDGE, "--data", "fashion-mnist",
+                          "--data-opt", "split=train", "--metrics", "fid", "--no-record", "--json"])
     return {"fid": result["values"]["fid"], "floor": result["floors"]["fid"], "step": result["generator"]["step"]}
 
 
 def main() -> None:
+    os.chdir(ROOT)
     results = json.load(open(RESULTS)) if os.path.isfile(RESULTS) else {}
     if not os.path.isfile(JUDGE) or "judge_accuracy" not in results:
         results = {"judge_accuracy": train_judge(), "snapshots": {}}
-    first = json.load(open(os.path.join(ROOT, "docs", "fashion.json")))
+    first = load("fashion")
     for path in sorted(glob.glob(os.path.join(SNAPSHOTS, "*-s[0-9]*-*min"))):
         run, minutes = os.path.basename(path).rsplit("-", 1)
         name, seed = run.rsplit("-s", 1)
         entry = next((e for e in first.values() if e["seed"] == int(seed) and slug(e["name"]) == name), None)
-        if entry is None or minutes[:-3] not in entry["milestones"]:
+        key = f"{entry['name']}/seed{seed}/{minutes}" if entry else None
+        if entry is None or minutes[:-3] not in entry["milestones"] or key in results["snapshots"]:
             continue
-        figures = fid(path)
-        figures["first_judge_fid"] = entry["milestones"][minutes[:-3]]["values"]["fid"]
-        figures["first_judge_floor"] = entry["milestones"][minutes[:-3]]["floors"]["fid"]
-        results["snapshots"][f"{entry['name']}/seed{seed}/{minutes}"] = figures
-        print(f"{entry['name']} seed {seed} {minutes}: FD {figures['fid']:.3g} (floor {figures['floor']:.3g})",
-              file=sys.stderr, flush=True)
-    with open(RESULTS, "w") as fh:
-        json.dump(results, fh, indent=1)
-    render(results)
+        results["snapshots"][key] = figures = fid(path)
+        print(f"{key}: FD {figures['fid']:.3g} (floor {figures['floor']:.3g})", file=sys.stderr, flush=True)
+        with open(RESULTS, "w") as fh:  # each snapshot saved as it is measured
+            json.dump(results, fh, indent=1)
+    render(results, first)
 
 
-def slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
-
-
-def render(results: dict) -> None:
+def render(results: dict, first: dict) -> None:
+    """The page: this judge's figures beside the first judge's, read from docs/fashion.json."""
     lines = ["# Fashion-MNIST: a second, independent judge", "", __doc__.split("\n\n")[2].strip(), "",
              f"The judge's accuracy on 1,000 test images it did not train on: {results['judge_accuracy']:.1%}.",
              "Written by `python bench/fashion_judge.py`. The floors differ (0.119 for the first judge, 5,000 test "
@@ -103,8 +95,10 @@ def render(results: dict) -> None:
              "|---|---:|---|---:|---:|---:|"]
     for key, f in results["snapshots"].items():
         name, seed, minutes = key.split("/")
+        other = first[f"{name}/{seed}"]["milestones"][minutes[:-3]]
+        other_fid, other_floor = other["values"]["fid"], other["floors"]["fid"]
         lines.append(f"| {name} | {seed[4:]} | {minutes} | {f['step']:,} | {f['fid']:.3g} ({f['fid'] / f['floor']:.1f}x) "
-                     f"| {f['first_judge_fid']:.3g} ({f['first_judge_fid'] / f['first_judge_floor']:.1f}x) |")
+                     f"| {other_fid:.3g} ({other_fid / other_floor:.1f}x) |")
     with open(os.path.join(ROOT, "docs", "fashion-judge.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print("wrote docs/fashion-judge.md", file=sys.stderr)
