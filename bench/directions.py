@@ -4,6 +4,7 @@
     python bench/directions.py --run runs/0007        # any faces run with fitted directions
     python bench/directions.py --run RUN --space w    # a run with a W space: its W directions and walks in W
     python bench/directions.py --only smiling --only "smiling (per-latent gradient, holding the others, refined)"
+    python bench/directions.py --run RUN --space w --refine-opt refine=80 --refine-opt margin=6   # the refined walk's options
 
 Every direction saved in the run (in ``--space``) is scored, plus a random direction (the drift floor: what any
 move of that length does) and the classifier-gradient per-latent editor (plain, with the penalty on
@@ -464,7 +465,14 @@ def main(argv=None) -> None:
     parser.add_argument("--no-docs", action="store_true", help="print and write JSON only")
     parser.add_argument("--page", help="write the tables and strips to this page instead of docs/controllable.md")
     parser.add_argument("--checks-only", action="store_true", help="only check the judges on real and generated faces")
+    parser.add_argument("--refine-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="another option of the refined walk (repeatable: refine=80, margin=6)")
     args = parser.parse_args(argv)
+    if args.refine_opt:  # the last walk's options, later ones replacing the defaults of the same key
+        global WALKS
+        label, condition, options = WALKS[-1]
+        chosen = dict(o.split("=", 1) for o in (*options, *args.refine_opt))
+        WALKS = (*WALKS[:-1], (label, condition, tuple(f"{k}={v}" for k, v in chosen.items())))
     torch.set_num_threads(1)
     registry = get_registry()
     context = open_run(args.run, registry)

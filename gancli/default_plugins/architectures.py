@@ -170,6 +170,9 @@ class StyleGAN2Architecture(gancli.Architecture):
         mixing: float = gancli.field(0.9, min=0.0, max=1.0,
                                      help="style-mixing regularisation: probability that a training batch takes "
                                           "its ws from a second z from a random layer on (paper 0.9; 0 = off)")
+        noise: bool = gancli.field(
+            True, help="per-pixel noise inputs with learned strengths (the paper's); off: every detail comes from "
+                       "w, so an image is a function of its latent alone (no speckles drawn by the noise)")
         mbstd: str = gancli.field(
             "auto", choices=("auto", "on", "off"),
             help="D's minibatch standard deviation layer; auto = on, except off when an enforcer needs per-sample "
@@ -186,7 +189,7 @@ class StyleGAN2Architecture(gancli.Architecture):
 
         self._check(spec)
         return StyleGAN2Generator(z_dim, spec.shape, num_classes, self.width, self.max_width, self.w_dim,
-                                  self.mapping_depth, self.mapping_lr, self.mixing)
+                                  self.mapping_depth, self.mapping_lr, self.mixing, self.noise)
 
     def build_discriminator(self, spec, num_classes=0, batch_independent=False):
         from gancli.nn.stylegan2 import StyleGAN2Discriminator
