@@ -105,7 +105,6 @@ def test_const_noise_makes_eval_output_deterministic():
         G.synthesis(ws[:, :2])
 
 
-
 def test_noise_off_makes_the_image_a_function_of_ws_alone():
     G = with_noise(build(noise=False)[0]).train()
     ws = G.mapping(torch.randn(3, 6)).unsqueeze(1).repeat(1, G.num_ws, 1)
@@ -115,6 +114,7 @@ def test_noise_off_makes_the_image_a_function_of_ws_alone():
         assert torch.equal(images, G.synthesis(ws, "const"))
         assert torch.equal(images, G.synthesis(ws, "none"))
     assert not torch.allclose(images, with_noise(build()[0]).train().synthesis(ws, "random"))
+
 
 def test_latent_spaces_over_stylegan2():
     G, _ = build(classes=0)

@@ -8,8 +8,9 @@ Generator = mapping + synthesis, as in NVlabs/stylegan2-ada-pytorch:
   0.01 -> w. In training mode it tracks ``w_avg``, the moving average of w (beta 0.995), the centre of truncation.
 - synthesis: a learned constant s0 x s0 (4x4, or 7x7 for 28-pixel images), then per resolution a 2x upsampling
   modulated convolution and a modulated convolution (the first resolution has one), each followed by per-pixel
-  noise with a learned strength (0 at start; none with ``use_noise=False``), bias and leaky ReLU; a toRGB
-  (modulated 1x1, not demodulated) at every resolution, summed into an image that is upsampled alongside ("skip" generator); tanh at the end.
+  noise with a learned strength (0 at start; none at all with ``use_noise=False``), bias and leaky ReLU; a toRGB
+  (modulated 1x1, not demodulated) at every resolution, summed into an image that is upsampled alongside
+  ("skip" generator); tanh at the end.
   One w per layer: ``num_ws`` = 2k + 2 for k doublings (a toRGB shares its w with the next resolution's first
   convolution, as in the paper's code).
 
@@ -199,10 +200,9 @@ class SynthesisLayer(nn.Module):
     bf16 fast) and the demodulation needs only an (N, O) matrix product.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool = False,
-                 use_noise: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool = False):
         super().__init__()
-        self.resolution, self.up, self.use_noise = resolution, up, use_noise
+        self.resolution, self.up = resolution, up
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -220,9 +220,7 @@ class SynthesisLayer(nn.Module):
         else:
             x = F.conv2d(x, self.weight, padding=1)
         x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
-        if not self.use_noise:
-            pass
-        elif noise == "random":
+        if noise == "random":
             draw = torch.randn(n, 1, self.resolution, self.resolution, device=x.device)
             x = x + (draw * self.noise_strength).to(x.dtype)
         elif noise == "const":
@@ -252,15 +250,15 @@ class SynthesisNetwork(nn.Module):
     def __init__(self, w_dim: int, shape: tuple, width: int, max_width: int, use_noise: bool = True):
         super().__init__()
         channels, side = shape[0], shape[1]
-        self.w_dim, self.shape = w_dim, tuple(shape)
+        self.w_dim, self.shape, self.use_noise = w_dim, tuple(shape), use_noise
         chans = widths(side, width, max_width)
         res = sorted(chans)
         self.const = nn.Parameter(torch.randn(1, chans[res[0]], res[0], res[0]))
-        layers = [SynthesisLayer(chans[res[0]], chans[res[0]], w_dim, res[0], use_noise=use_noise)]
+        layers = [SynthesisLayer(chans[res[0]], chans[res[0]], w_dim, res[0])]
         torgbs = [ToRGB(chans[res[0]], channels, w_dim)]
         for low, high in zip(res, res[1:]):
-            layers += [SynthesisLayer(chans[low], chans[high], w_dim, high, up=True, use_noise=use_noise),
-                       SynthesisLayer(chans[high], chans[high], w_dim, high, use_noise=use_noise)]
+            layers += [SynthesisLayer(chans[low], chans[high], w_dim, high, up=True),
+                       SynthesisLayer(chans[high], chans[high], w_dim, high)]
             torgbs.append(ToRGB(chans[high], channels, w_dim))
         self.layers, self.torgbs = nn.ModuleList(layers), nn.ModuleList(torgbs)
         self.num_ws = len(layers) + 1
@@ -273,6 +271,8 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)} (or None), got {noise!r}")
         if ws.dim() != 3 or tuple(ws.shape[1:]) != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
+        if not self.use_noise:  # built without noise inputs: every mode draws the image of the ws alone
+            noise = "none"
         x = self.const.expand(ws.shape[0], -1, -1, -1)
         x = self.layers[0](x, ws[:, 0], noise)
         img = self.torgbs[0](x, ws[:, 1])
