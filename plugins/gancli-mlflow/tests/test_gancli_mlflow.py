@@ -110,7 +110,9 @@ def test_a_tracking_server_that_fails_mid_run_costs_no_checkpoint(tmp_path, stor
                    *TINY)
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # as the progress display wraps it
-    assert 'logger "mlflow" failed in log_scalars at step' in said and "tracking server unreachable" in said, said
+    # The sender thread meets the failure; which call of the loop's hears of it first (a later log_scalars, a
+    # grid's log_images, or finish) depends on how far the loop ran ahead of it on a loaded machine.
+    assert 'logger "mlflow" failed' in said and "tracking server unreachable" in said, said
     assert (out / "checkpoints" / "step-00000004.safetensors").exists()
 
 
