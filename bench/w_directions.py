@@ -172,20 +172,22 @@ def main() -> None:
     registry = get_registry()
     context = open_run(args.run, registry)
     commands = []
-    if not args.no_fit:
-        for method, attribute, condition_on, options, space in FITS:
-            started = time.perf_counter()
-            fit_directions(context, registry, method, attribute, condition_on, options, args.classifier, space=space)
-            cond = "".join(f" --condition-on {c}" for c in condition_on)
-            opts = "".join(f" --method-opt {k}={v}" for k, v in options.items())
-            attr = f" --attribute {attribute}" if attribute else ""
-            clf = f" --classifier {args.classifier}" if args.classifier else ""
-            commands.append(f"gancli directions fit {args.run} --space {space} --method {method}{attr}{cond}{opts}{clf}"
-                            f"    # {time.perf_counter() - started:.0f} s")
-            print(commands[-1], flush=True)
+    for method, attribute, condition_on, options, space in FITS:
+        cond = "".join(f" --condition-on {c}" for c in condition_on)
+        opts = "".join(f" --method-opt {k}={v}" for k, v in options.items())
+        attr = f" --attribute {attribute}" if attribute else ""
+        clf = f" --classifier {args.classifier}" if args.classifier else ""
+        commands.append(f"gancli directions fit {args.run} --space {space} --method {method}{attr}{cond}{opts}{clf}")
+        if args.no_fit:  # fitted by an earlier run of this bench: the commands are still what made them
+            continue
+        started = time.perf_counter()
+        fit_directions(context, registry, method, attribute, condition_on, options, args.classifier, space=space)
+        commands[-1] += f"    # {time.perf_counter() - started:.0f} s"
+        print(commands[-1], flush=True)
     judges = {"independent": faces_judge(registry)[0], "fitting": load_classifier_for(context, registry)}
     rows = score_all(context, judges, args.n, args.seed)
     command = "python bench/w_directions.py " + " ".join(sys.argv[1:])
+    commands.append(command)
     result = {"command": command, "run": args.run, "step": context.meta.get("step"), "n": args.n, "seed": args.seed, "rows": rows,
               "judge": {"data": JUDGE_DATA, "seed": JUDGE_SETTINGS.seed,
                         "accuracy_per_name": judges["independent"].info.get("accuracy_per_name")},
