@@ -53,6 +53,9 @@ class ToyClassifier:
     def differentiable_logits(self, x):
         return 4 * self.G.latent_of(x) @ self.w.T
 
+    def differentiable_member_logits(self, x):
+        return self.differentiable_logits(x).unsqueeze(0)
+
     def logits(self, x):
         with torch.no_grad():
             return self.differentiable_logits(x)
@@ -175,6 +178,38 @@ def test_refining_keeps_the_distance_pushes_the_target_and_spares_the_watched_at
     up, down = change(kept[2], 0), change(kept[0], 0)  # random moves change it by 0 on average
     assert up.mean() > 2 and down.mean() < -2 and (up > 0).sum() >= 12 and (down < 0).sum() >= 12
     assert change(kept[2], 1).abs().mean() < 0.5 * change(free[2], 1).abs().mean()
+
+
+class TwoNetworks(ToyClassifier):
+    """An ensemble of two networks that read the smile along different latent axes, the first ten times as
+    strongly: their average is far past any margin long before the second network sees a smile."""
+
+    def differentiable_member_logits(self, x):
+        latent = self.G.latent_of(x)
+        first, second = self.w.clone(), self.w.clone()
+        first[0], second[0] = 10 * torch.eye(Z)[0], torch.eye(Z)[1]
+        return 4 * torch.stack([latent @ first.T, latent @ second.T])
+
+    def differentiable_logits(self, x):
+        return self.differentiable_member_logits(x).mean(0)
+
+
+def test_refining_each_member_pushes_the_network_the_average_hides():
+    G, clf = toy()
+    two = TwoNetworks(G, clf.w)
+    z = 0.1 * torch.randn(16, Z, generator=torch.Generator().manual_seed(1))
+    walked = (z + 2.0 * torch.eye(Z)[0]).unsqueeze(0)  # a walk that followed the first network alone
+
+    def second_network_smile(each_member):
+        moved = refine_on_sphere(G, two, z, walked, "smiling", (), [2.0], steps=80, weight=0.0, margin=3.0,
+                                 each_member=each_member)[0]
+        assert torch.allclose((moved - z).norm(dim=1), torch.full((16,), 2.0), atol=1e-4)
+        members = two.differentiable_member_logits(G(moved)).detach()
+        assert (members[0, :, 0] > 3.0).all()  # the first network stays past the margin either way
+        return members[1, :, 0]
+
+    assert second_network_smile(False).abs().max() < 1.0  # the average is satisfied: nothing moves
+    assert (second_network_smile(True) > 2.5).all()
 
 
 def test_gradient_finder_refuses_penalty_and_hold_together():

@@ -46,7 +46,11 @@ class Ensemble(nn.Module):
         return torch.cat([member.features(x) for member in self.members], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([member(x) for member in self.members]).mean(0)
+        return self.member_logits(x).mean(0)
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(members, N, outputs): each network's logits, before averaging."""
+        return torch.stack([member(x) for member in self.members])
 
 
 class Classifier:
@@ -91,9 +95,16 @@ class Classifier:
 
     def differentiable_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of one batch with autograd on, for editing by the gradient of an attribute's score."""
+        return self.differentiable_member_logits(x).mean(0)
+
+    def differentiable_member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(members, N, outputs): :meth:`differentiable_logits` of each network of an ensemble before they are
+        averaged (one row for a single network)."""
         if tuple(x.shape[1:]) != tuple(self.info["shape"]):
             raise ValueError(f"classifier takes images of shape {tuple(self.info['shape'])}, got {tuple(x.shape[1:])}")
-        return self.net(x.float())
+        if isinstance(self.net, Ensemble):
+            return self.net.member_logits(x.float())
+        return self.net(x.float()).unsqueeze(0)
 
     @property
     def names(self) -> list:

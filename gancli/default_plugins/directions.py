@@ -47,6 +47,9 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         refine_weight: float = gancli.field(0.03, min=0.0, help="weight of the squared change of the watched "
                                                                 "attributes' logits while refining")
         margin: float = gancli.field(3.0, help="logits past the boundary that refining aims the attribute at")
+        each_member: bool = gancli.field(
+            False, help="refining pushes every network of an ensemble classifier past the margin, not only their "
+                        "average (an edit all of them agree on carries over to other classifiers more often)")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
@@ -80,7 +83,7 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
                               inputs.device, hold=self.hold)
         if self.refine:
             moved = refine_on_sphere(*args, moved, inputs.attribute, watched, list(strengths), self.refine,
-                                     self.refine_weight, self.margin, inputs.device)
+                                     self.refine_weight, self.margin, inputs.device, self.each_member)
         return moved
 
 

@@ -182,7 +182,8 @@ REFINE_RATE = 0.05  # Adam's step, in latent units: a quarter of the walk's defa
 
 
 def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attribute: str, watched, distances,
-                     steps: int, weight: float, margin: float, device: str = "cpu") -> torch.Tensor:
+                     steps: int, weight: float, margin: float, device: str = "cpu",
+                     each_member: bool = False) -> torch.Tensor:
     """Walked latents ``moved`` (len(distances), N, z_dim) improved by ``steps`` of Adam on their spheres.
 
     A walk is greedy: each step takes the best local move, so it can spend its distance before the target
@@ -190,6 +191,8 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     start to minimise softplus(margin - sign(d) * target logit) + weight * |change of the watched logits|²:
     the target pushed until it is ``margin`` logits past the boundary, the watched attributes pulled back to
     where they started. Projecting onto the sphere after each step keeps the distance exactly |d|.
+    With ``each_member`` every network of an ensemble classifier is pushed past the margin, not only their
+    average: one network far past it cannot make up for another short of it.
     """
     names = classifier.names
     target, others = names.index(attribute), [names.index(name) for name in watched]
@@ -201,14 +204,16 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     ends = moved[rows].reshape(-1, z.shape[1])
     signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
     refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
-                                       signed[b:b + BATCH].to(device), target, others, steps, weight, margin).cpu()
+                                       signed[b:b + BATCH].to(device), target, others, steps, weight, margin,
+                                       each_member).cpu()
                          for b in range(0, len(origins), BATCH)])
     out = moved.clone()
     out[rows] = refined.view(len(rows), len(z), -1)
     return out
 
 
-def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin) -> torch.Tensor:
+def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin,
+                  each_member) -> torch.Tensor:
     """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
         original = classifier.differentiable_logits(G(origin))[:, others]
@@ -216,8 +221,10 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
     offset = (end - origin).requires_grad_(True)
     optimizer = torch.optim.Adam([offset], lr=REFINE_RATE)
     for _ in range(steps):
-        logits = classifier.differentiable_logits(G(origin + offset))
-        loss = nn.functional.softplus(margin - sign * logits[:, target])
+        members = classifier.differentiable_member_logits(G(origin + offset))
+        logits = members.mean(0)
+        pushed = members[:, :, target] if each_member else logits[:, target].unsqueeze(0)
+        loss = nn.functional.softplus(margin - sign * pushed).mean(0)
         if others:
             loss = loss + weight * (logits[:, others] - original).pow(2).sum(1)
         # The gradient for the offset alone (.backward() would pile it up in the networks' weights), less its
