@@ -119,5 +119,11 @@ def test_classifier_train_command_caches_and_copies(tmp_path, monkeypatch):
     single = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5", "--members", "1",
                  "--json")
     assert json.loads(single.output)["trained_now"] and json.loads(single.output)["members"] == 1
+    assert not json.loads(single.output)["robust"]
+    robust = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5", "--members", "1",
+                 "--robust", "--json")
+    report = json.loads(robust.output)
+    assert report["trained_now"] and report["robust"] and report["cache"] != json.loads(single.output)["cache"]
+    assert load_classifier(report["cache"]).info["settings"]["robust"]
     one_line_error(run("classifier", "train", "--data", "faces", "--members", "0"), "--members must be at least 1")
     one_line_error(run("classifier", "train", "--data", "digits", "--data-opt", "size=8"), "no attributes")

@@ -11,10 +11,10 @@ from ..errors import GancliError
 
 def train_classifier(data: str, data_options=None, steps: int | None = None, members: int | None = None,
                      balance: bool | None = None, balance_max_weight: float | None = None,
-                     output: str | None = None, progress=None) -> dict:
+                     robust: bool | None = None, output: str | None = None, progress=None) -> dict:
     """Train (or find in the cache) the attribute classifier of ``data`` ("faces", "celeba:PATH"), as ``gancli
     classifier train --json`` reports it: {"file", "cache", "trained_now", "accuracy", "accuracy_per_name",
-    "n_holdout", "members", "balanced", "balance"}. ``output``: also copy it to this .safetensors file;
+    "n_holdout", "members", "balanced", "balance", "robust"}. ``output``: also copy it to this .safetensors file;
     ``progress(step, total)``: called while training. Unset settings take the classifier's defaults."""
     from ..classifiers import attribute_classifier
     from ..classifiers.attributes import ATTRIBUTE_SETTINGS
@@ -31,7 +31,8 @@ def train_classifier(data: str, data_options=None, steps: int | None = None, mem
         raise GancliError(f"--balance-max-weight must be above 1 (the mean weight), got {balance_max_weight:g}")
     registry = registry_for_command()
     choice = data_choice(registry, data, parse_or_dict(data_options or {}))
-    overrides = {"members": members, "max_steps": steps, "balance": balance, "balance_max_weight": balance_max_weight}
+    overrides = {"members": members, "max_steps": steps, "balance": balance, "balance_max_weight": balance_max_weight,
+                 "robust": robust}
     settings = replace(ATTRIBUTE_SETTINGS, **{k: v for k, v in overrides.items() if v is not None})
     clf, path, trained = attribute_classifier(registry, choice.entry.name, choice.options, settings=settings,
                                               progress=progress)
@@ -43,4 +44,4 @@ def train_classifier(data: str, data_options=None, steps: int | None = None, mem
     return {"file": str(output or path), "cache": path, "trained_now": trained, "accuracy": clf.accuracy,
             "accuracy_per_name": clf.info.get("accuracy_per_name", {}), "n_holdout": clf.info.get("n_holdout"),
             "members": clf.info.get("members", 1), "balanced": bool(clf.info.get("balanced")),
-            "balance": clf.info.get("balance")}
+            "balance": clf.info.get("balance"), "robust": bool(clf.info.get("settings", {}).get("robust"))}

@@ -51,15 +51,19 @@ Examples:
 @click.option("--balance-max-weight", type=float, metavar="W",
               help="cap on an image's balancing weight, in units of the mean weight (default 20); lower keeps more "
                    "effective images, higher removes more correlation")
+@click.option("--robust/--no-robust", default=None,
+              help="also train on blurred and noisy copies, so that a generator's soft or speckled faces are read "
+                   "by their shapes (default: off)")
 @click.option("-o", "--output", type=click.Path(), help="also write the classifier to this .safetensors file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def train(data, data_opt, steps, members, balance, balance_max_weight, output, as_json):
+def train(data, data_opt, steps, members, balance, balance_max_weight, robust, output, as_json):
     from ..api.classifier import train_classifier
 
     progress = _progress() if is_interactive() and not as_json else None
     try:
         result = train_classifier(data, list(data_opt), steps=steps, members=members, balance=balance,
-                                  balance_max_weight=balance_max_weight, output=output, progress=progress)
+                                  balance_max_weight=balance_max_weight, robust=robust, output=output,
+                                  progress=progress)
     finally:
         if progress is not None:
             progress.close()
