@@ -125,5 +125,9 @@ def test_classifier_train_command_caches_and_copies(tmp_path, monkeypatch):
     report = json.loads(robust.output)
     assert report["trained_now"] and report["robust"] and report["cache"] != json.loads(single.output)["cache"]
     assert load_classifier(report["cache"]).info["settings"]["robust"]
+    cached = run("classifier", "train", "--data", "faces", "--data-opt", "n=120", "--steps", "5", "--members", "1",
+                 "--robust")
+    assert "cached" in cached.output and "robust: trained on blurred and noisy copies" in cached.output
+    assert "robust" not in again.output
     one_line_error(run("classifier", "train", "--data", "faces", "--members", "0"), "--members must be at least 1")
     one_line_error(run("classifier", "train", "--data", "digits", "--data-opt", "size=8"), "no attributes")

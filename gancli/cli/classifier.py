@@ -85,6 +85,8 @@ def train(data, data_opt, steps, members, balance, balance_max_weight, robust, o
                    + (f"; {report['clipped']} weights capped" if report["clipped"] else ""))
     else:
         click.echo("not balanced: attributes keep the correlations of the data")
+    if result["robust"]:
+        click.echo("robust: trained on blurred and noisy copies too")
 
 
 def _progress():
