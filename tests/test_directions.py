@@ -212,6 +212,52 @@ def test_refining_each_member_pushes_the_network_the_average_hides():
     assert (second_network_smile(True) > 2.5).all()
 
 
+class BlobAndChecker(nn.Module):
+    """Images (1, 8, 8): z[0] brightens the whole image (a change of the face itself), z[1] draws a
+    one-pixel checkerboard (a pattern only a pixel-exact reader sees)."""
+
+    def __init__(self):
+        super().__init__()
+        rows, cols = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+        self.register_buffer("checker", ((rows + cols) % 2 * 2 - 1).float())
+
+    def forward(self, z, labels=None):
+        return z[:, :1, None, None] * torch.ones(8, 8) + z[:, 1:2, None, None] * self.checker
+
+
+class CheckerReader:
+    """A classifier whose smile reads brightness a little and the exact checkerboard ten times as strongly."""
+
+    names = ["smiling"]
+    info = {"task": "multilabel", "names": names, "shape": [1, 8, 8]}
+
+    def __init__(self, G):
+        self.checker = G.checker
+
+    def differentiable_member_logits(self, x):
+        image = x[:, 0]
+        return (image.mean((1, 2)) + 10 * (image * self.checker).mean((1, 2))).view(1, -1, 1)
+
+    def differentiable_logits(self, x):
+        return self.differentiable_member_logits(x).mean(0)
+
+
+def test_refining_with_jitter_changes_what_survives_a_shift_not_the_pixel_exact_pattern():
+    G, z = BlobAndChecker(), torch.zeros(8, 2)
+    reader = CheckerReader(G)
+    start = (z + torch.tensor([0.0, 2.0])).unsqueeze(0)  # where a plain walk would end: all checkerboard
+
+    def refined(jitter):
+        torch.manual_seed(0)
+        moved = refine_on_sphere(G, reader, z, start, "smiling", (), [2.0], steps=120, weight=0.0, margin=5.0,
+                                 jitter=jitter)[0]
+        assert torch.allclose(moved.norm(dim=1), torch.full((8,), 2.0), atol=1e-4)
+        return moved
+
+    assert (refined(0)[:, 1] > 1.9).all()  # the checkerboard is what the reader climbs fastest
+    assert (refined(2)[:, 0] > 1.5).all()  # under shifts it averages out: brightness is what is left
+
+
 def test_gradient_finder_refuses_penalty_and_hold_together():
     G, clf = toy()
     finder = get_registry().get("direction_finder", "classifier-gradient").cls(penalty=1.0, hold=True)

@@ -43,7 +43,7 @@ def apply_color(x: torch.Tensor, params: dict) -> torch.Tensor:
     return _blend(params["mask"], y, x)
 
 
-# ---- translation (integer shifts, the uncovered border filled) -----------------------------------------------
+# ---- translation (integer shifts, the border reflected, repeated or zero-filled into the gap) ------------------
 def draw_translation(n: int, p, device, ratio: float, height: int, width: int) -> dict:
     uniform = torch.rand(2, n, device=device)
     reach_y, reach_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
@@ -61,7 +61,7 @@ def apply_translation(x: torch.Tensor, params: dict, ratio: float, pad: str) -> 
     reach = min(max(int(h * ratio + 0.5), int(w * ratio + 0.5)), h - 1, w - 1)  # reflection reaches < a side
     if reach < 1:
         return x
-    padded = F.pad(x, (reach,) * 4, mode="reflect" if pad == "reflect" else "constant")
+    padded = F.pad(x, (reach,) * 4, mode=pad if pad in ("reflect", "replicate") else "constant")
     dy, dx = params["dy"].clamp(-reach, reach), params["dx"].clamp(-reach, reach)
     rows = torch.arange(h, device=x.device).view(1, h) + reach - dy.view(n, 1)
     cols = torch.arange(w, device=x.device).view(1, w) + reach - dx.view(n, 1)

@@ -50,6 +50,9 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         each_member: bool = gancli.field(
             False, help="refining pushes every network of an ensemble classifier past the margin, not only their "
                         "average (an edit all of them agree on carries over to other classifiers more often)")
+        jitter: int = gancli.field(
+            0, min=0, help="refining scores this many randomly shifted and mirrored copies of each image instead of "
+                           "the image itself, so the edit must survive a shift to count (0: off)")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
@@ -83,7 +86,8 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
                               inputs.device, hold=self.hold)
         if self.refine:
             moved = refine_on_sphere(*args, moved, inputs.attribute, watched, list(strengths), self.refine,
-                                     self.refine_weight, self.margin, inputs.device, self.each_member)
+                                     self.refine_weight, self.margin, inputs.device, self.each_member,
+                                     self.jitter)
         return moved
 
 

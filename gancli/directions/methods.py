@@ -183,7 +183,7 @@ REFINE_RATE = 0.05  # Adam's step, in latent units: a quarter of the walk's defa
 
 def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attribute: str, watched, distances,
                      steps: int, weight: float, margin: float, device: str = "cpu",
-                     each_member: bool = False) -> torch.Tensor:
+                     each_member: bool = False, jitter: int = 0) -> torch.Tensor:
     """Walked latents ``moved`` (len(distances), N, z_dim) improved by ``steps`` of Adam on their spheres.
 
     A walk is greedy: each step takes the best local move, so it can spend its distance before the target
@@ -192,7 +192,10 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     the target pushed until it is ``margin`` logits past the boundary, the watched attributes pulled back to
     where they started. Projecting onto the sphere after each step keeps the distance exactly |d|.
     With ``each_member`` every network of an ensemble classifier is pushed past the margin, not only their
-    average: one network far past it cannot make up for another short of it.
+    average: one network far past it cannot make up for another short of it. With ``jitter`` every step scores
+    that many randomly shifted and mirrored copies of each image (and of its start, for the watched
+    attributes) instead of the image itself: an end point that only a pixel-exact pattern makes the classifier
+    read as the attribute does not survive a shift, so Adam is steered towards a change of the face itself.
     """
     names = classifier.names
     target, others = names.index(attribute), [names.index(name) for name in watched]
@@ -205,7 +208,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
     refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
                                        signed[b:b + BATCH].to(device), target, others, steps, weight, margin,
-                                       each_member).cpu()
+                                       each_member, jitter).cpu()
                          for b in range(0, len(origins), BATCH)])
     out = moved.clone()
     out[rows] = refined.view(len(rows), len(z), -1)
@@ -213,15 +216,25 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
 
 
 def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin,
-                  each_member) -> torch.Tensor:
+                  each_member, jitter) -> torch.Tensor:
     """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
-        original = classifier.differentiable_logits(G(origin))[:, others]
+        start_images = G(origin)
+        original = classifier.differentiable_logits(start_images)[:, others]
     radius, sign = signed.abs(), signed.sign().squeeze(1)
     offset = (end - origin).requires_grad_(True)
     optimizer = torch.optim.Adam([offset], lr=REFINE_RATE)
     for _ in range(steps):
-        members = classifier.differentiable_member_logits(G(origin + offset))
+        images = G(origin + offset)
+        if jitter:
+            shifts = [_random_shift(len(images), images.device) for _ in range(jitter)]
+            with torch.no_grad():
+                original = torch.stack([classifier.differentiable_logits(_shifted(start_images, s))[:, others]
+                                        for s in shifts]).mean(0)
+            members = torch.stack([classifier.differentiable_member_logits(_shifted(images, s))
+                                   for s in shifts]).mean(0)
+        else:
+            members = classifier.differentiable_member_logits(images)
         logits = members.mean(0)
         pushed = members[:, :, target] if each_member else logits[:, target].unsqueeze(0)
         loss = nn.functional.softplus(margin - sign * pushed).mean(0)
@@ -236,6 +249,24 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
         with torch.no_grad():
             offset.copy_(radius * _unit(offset))
     return (origin + offset).detach()
+
+
+JITTER_PIXELS = 2  # the largest shift of a jittered copy, in pixels each way
+
+
+def _random_shift(n: int, device) -> dict:
+    """Per image: a shift of up to JITTER_PIXELS each way and whether to mirror it left to right."""
+    offsets = torch.randint(-JITTER_PIXELS, JITTER_PIXELS + 1, (2, n), device=device)
+    return {"mask": torch.ones(n, dtype=torch.bool, device=device), "dy": offsets[0], "dx": offsets[1],
+            "mirror": torch.rand(n, device=device) < 0.5}
+
+
+def _shifted(images: torch.Tensor, shift: dict) -> torch.Tensor:
+    """``images`` mirrored where ``shift`` says so, then moved by it (edge pixels repeated into the gap)."""
+    from ..augment.ops import apply_translation
+
+    images = torch.where(shift["mirror"][:, None, None, None], images.flip(3), images)
+    return apply_translation(images, shift, JITTER_PIXELS / max(images.shape[2:]), "replicate")
 
 
 def _unit(vectors: torch.Tensor) -> torch.Tensor:
