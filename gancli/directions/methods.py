@@ -196,6 +196,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     that many randomly shifted and mirrored copies of each image (and of its start, for the watched
     attributes) instead of the image itself: an end point that only a pixel-exact pattern makes the classifier
     read as the attribute does not survive a shift, so Adam is steered towards a change of the face itself.
+    The shifts come from a stream of their own with a fixed seed, so an edit repeats exactly.
     """
     names = classifier.names
     target, others = names.index(attribute), [names.index(name) for name in watched]
@@ -206,9 +207,10 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     origins = z.repeat(len(rows), 1)
     ends = moved[rows].reshape(-1, z.shape[1])
     signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
+    shifts = torch.Generator().manual_seed(0)
     refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
                                        signed[b:b + BATCH].to(device), target, others, steps, weight, margin,
-                                       each_member, jitter).cpu()
+                                       each_member, jitter, shifts).cpu()
                          for b in range(0, len(origins), BATCH)])
     out = moved.clone()
     out[rows] = refined.view(len(rows), len(z), -1)
@@ -216,7 +218,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
 
 
 def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin,
-                  each_member, jitter) -> torch.Tensor:
+                  each_member, jitter, random) -> torch.Tensor:
     """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
         start_images = G(origin)
@@ -227,7 +229,7 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
     for _ in range(steps):
         images = G(origin + offset)
         if jitter:
-            shifts = [_random_shift(len(images), images.device) for _ in range(jitter)]
+            shifts = [_random_shift(len(images), random, images.device) for _ in range(jitter)]
             with torch.no_grad():
                 original = torch.stack([classifier.differentiable_logits(_shifted(start_images, s))[:, others]
                                         for s in shifts]).mean(0)
@@ -254,11 +256,11 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
 JITTER_PIXELS = 2  # the largest shift of a jittered copy, in pixels each way
 
 
-def _random_shift(n: int, device) -> dict:
+def _random_shift(n: int, random: torch.Generator, device) -> dict:
     """Per image: a shift of up to JITTER_PIXELS each way and whether to mirror it left to right."""
-    offsets = torch.randint(-JITTER_PIXELS, JITTER_PIXELS + 1, (2, n), device=device)
+    offsets = torch.randint(-JITTER_PIXELS, JITTER_PIXELS + 1, (2, n), generator=random).to(device)
     return {"mask": torch.ones(n, dtype=torch.bool, device=device), "dy": offsets[0], "dx": offsets[1],
-            "mirror": torch.rand(n, device=device) < 0.5}
+            "mirror": (torch.rand(n, generator=random) < 0.5).to(device)}
 
 
 def _shifted(images: torch.Tensor, shift: dict) -> torch.Tensor:
