@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..augment.ops import apply_translation
 from ..errors import GancliError
 
 BATCH = 500
@@ -207,10 +208,10 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     origins = z.repeat(len(rows), 1)
     ends = moved[rows].reshape(-1, z.shape[1])
     signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
-    shifts = torch.Generator().manual_seed(0)
+    shift_stream = torch.Generator().manual_seed(0)
     refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
                                        signed[b:b + BATCH].to(device), target, others, steps, weight, margin,
-                                       each_member, jitter, shifts).cpu()
+                                       each_member, jitter, shift_stream).cpu()
                          for b in range(0, len(origins), BATCH)])
     out = moved.clone()
     out[rows] = refined.view(len(rows), len(z), -1)
@@ -218,7 +219,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
 
 
 def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin,
-                  each_member, jitter, random) -> torch.Tensor:
+                  each_member, jitter, shift_stream) -> torch.Tensor:
     """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
         start_images = G(origin)
@@ -229,7 +230,7 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
     for _ in range(steps):
         images = G(origin + offset)
         if jitter:
-            shifts = [_random_shift(len(images), random, images.device) for _ in range(jitter)]
+            shifts = [_random_shift(len(images), shift_stream, images.device) for _ in range(jitter)]
             with torch.no_grad():
                 original = torch.stack([classifier.differentiable_logits(_shifted(start_images, s))[:, others]
                                         for s in shifts]).mean(0)
@@ -256,17 +257,15 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
 JITTER_PIXELS = 2  # the largest shift of a jittered copy, in pixels each way
 
 
-def _random_shift(n: int, random: torch.Generator, device) -> dict:
+def _random_shift(n: int, stream: torch.Generator, device) -> dict:
     """Per image: a shift of up to JITTER_PIXELS each way and whether to mirror it left to right."""
-    offsets = torch.randint(-JITTER_PIXELS, JITTER_PIXELS + 1, (2, n), generator=random).to(device)
+    offsets = torch.randint(-JITTER_PIXELS, JITTER_PIXELS + 1, (2, n), generator=stream).to(device)
     return {"mask": torch.ones(n, dtype=torch.bool, device=device), "dy": offsets[0], "dx": offsets[1],
-            "mirror": (torch.rand(n, generator=random) < 0.5).to(device)}
+            "mirror": (torch.rand(n, generator=stream) < 0.5).to(device)}
 
 
 def _shifted(images: torch.Tensor, shift: dict) -> torch.Tensor:
     """``images`` mirrored where ``shift`` says so, then moved by it (edge pixels repeated into the gap)."""
-    from ..augment.ops import apply_translation
-
     images = torch.where(shift["mirror"][:, None, None, None], images.flip(3), images)
     return apply_translation(images, shift, JITTER_PIXELS / max(images.shape[2:]), "replicate")
 
