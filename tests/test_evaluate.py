@@ -216,6 +216,8 @@ def test_stacked_run_counts_modes_out_of_1000(tmp_path):
     result = evaluate_json(out, "--metrics", "modes", "-n", 2600)
     assert result["samples"] == {"generated": 2600, "floor": 600, "features": None}
     assert 1 <= result["values"]["modes"] <= 1000 and result["floors"]["modes"] <= 600
+    values = result["values"]
+    assert values["kl_parts"] + values["kl_dependence"] == pytest.approx(values["kl"], abs=1e-6)
     assert "per channel" in result["classifier"]["name"]
     setting = gancli.EvalSetting("stacked-digits", {}, load_stacked_digits(8, 1, 0).spec)
     assert ClassCoverageMetric().samples_wanted(setting) == 26000  # the protocol's sample count by default

@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 
 from gancli.data.mixtures import grid_centres, ring_centres
-from gancli.metrics.coverage import class_coverage, kl_to_uniform, mixture_scores
+from gancli.metrics.coverage import class_coverage, digit_factors, kl_to_uniform, mixture_scores
 from gancli.metrics.frechet import frechet_between, frechet_distance
 from gancli.metrics.kid import kernel_distance, mmd2_unbiased
 from gancli.metrics.prdc import density_coverage, knn_radii, precision_recall
@@ -119,6 +119,27 @@ def test_class_coverage_counts_modes_and_kl():
     assert class_coverage(np.arange(1000).repeat(26), 1000) == {"modes": 1000, "kl": 0.0}
     scores = class_coverage(np.array([0, 0, 1, 1]), 1000)
     assert scores["modes"] == 2 and scores["kl"] == pytest.approx(math.log(500))
+
+
+def test_stacked_kl_splits_into_channel_balance_and_channel_dependence():
+    rng = np.random.default_rng(3)
+    independent_but_unbalanced = rng.choice(10, size=(20000, 3), p=[0.3] + [0.7 / 9] * 9) @ [100, 10, 1]
+    scores = class_coverage(independent_but_unbalanced, 1000, (10, 10, 10))
+    assert scores["kl_parts"] == pytest.approx(scores["kl"], abs=0.05) and scores["kl_dependence"] < 0.05
+    first = rng.integers(10, size=20000)
+    copied = first * 111  # every channel shows the same digit: each channel balanced, the channels dependent
+    scores = class_coverage(copied, 1000, (10, 10, 10))
+    assert scores["kl_parts"] == pytest.approx(0, abs=0.01)
+    assert scores["kl_dependence"] == pytest.approx(2 * math.log(10), abs=0.01)
+    for classes in (independent_but_unbalanced, copied, rng.integers(1000, size=500)):
+        scores = class_coverage(classes, 1000, (10, 10, 10))
+        assert scores["kl_parts"] + scores["kl_dependence"] == pytest.approx(scores["kl"], abs=1e-9)
+
+
+def test_only_classes_named_by_every_digit_string_factor():
+    assert digit_factors([f"{i:03d}" for i in range(1000)]) == (10, 10, 10)
+    assert digit_factors([str(i) for i in range(10)]) == ()  # one digit: nothing to split
+    assert digit_factors(["T-shirt", "Trouser"]) == () and digit_factors([]) == ()
 
 
 def test_undefined_figures_are_written_as_json_null():

@@ -19,6 +19,8 @@ MEANING = {
     "class_accuracy": ("higher", "samples of the class asked for"),
     "modes": ("higher", "distinct modes seen"),
     "kl": ("lower", "KL(mode histogram || uniform)"),
+    "kl_parts": ("lower", "part of kl: each channel's digits against uniform, summed"),
+    "kl_dependence": ("lower", "part of kl: dependence between channels (total correlation)"),
     "hq_percent": ("higher", "high-quality points, %"),
     "checkerboard": ("lower", "spectral energy at stride-2 aliasing frequencies"),
 }

@@ -77,7 +77,11 @@ class ClassAccuracyMetric(gancli.Metric):
 
 
 class ClassCoverageMetric(gancli.Metric):
-    """Modes: distinct classes gancli's classifier finds in the samples, and KL(class histogram || uniform)."""
+    """Modes: distinct classes gancli's classifier finds in the samples, and KL(class histogram || uniform).
+
+    Classes made of digits (stacked digits) also get the KL's two parts: each channel's digit balance and the
+    dependence between channels.
+    """
 
     needs = ("classes",)
 
@@ -85,9 +89,10 @@ class ClassCoverageMetric(gancli.Metric):
         return STACKED_SAMPLES_PER_MODE * setting.spec.num_classes
 
     def compute(self, inputs):
-        from gancli.metrics.coverage import class_coverage
+        from gancli.metrics.coverage import class_coverage, digit_factors
 
-        return class_coverage(inputs.classes, inputs.setting.spec.num_classes)
+        spec = inputs.setting.spec
+        return class_coverage(inputs.classes, spec.num_classes, digit_factors(spec.class_names))
 
 
 class MixtureMetric(gancli.Metric):
