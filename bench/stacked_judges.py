@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 from gancli.data.digits import load_digits  # noqa: E402
 from gancli.engine.plan import choose  # noqa: E402
-from gancli.metrics.coverage import kl_to_uniform  # noqa: E402
+from gancli.metrics.coverage import class_coverage  # noqa: E402
 from gancli.metrics.extractors import classifier_extractor  # noqa: E402
 from gancli.metrics.sources import open_source  # noqa: E402
 from gancli.plugins import get_registry  # noqa: E402
@@ -68,12 +68,13 @@ def table(target: str, registry) -> list:
     read = {name: (classify(channels(fake)), classify(channels(real)), accuracy)
             for name, (classify, accuracy) in found.items()}
     base_fake, base_real = read["robust classifier"][:2]
-    lines = [f"`{target}`:", "", "| judge | held-out accuracy | KL | disagrees with the robust judge: generated "
-             "| real |", "|---|---:|---:|---:|---:|"]
+    lines = [f"`{target}`:", "", "| judge | held-out accuracy | KL | of it: channels' balance | channels' dependence "
+             "| disagrees with the robust judge: generated | real |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, (fake_classes, real_classes, accuracy) in read.items():
         triples = (fake_classes.reshape(-1, 3).numpy() * np.array([100, 10, 1])).sum(1)
-        kl = kl_to_uniform(np.bincount(triples, minlength=1000))
-        lines.append(f"| {name} | {accuracy:.1%} | {kl:.4f} | {(fake_classes != base_fake).float().mean():.1%} "
+        kl = class_coverage(triples, 1000, (10, 10, 10))
+        lines.append(f"| {name} | {accuracy:.1%} | {kl['kl']:.4f} | {kl['kl_parts']:.4f} | {kl['kl_dependence']:.4f} "
+                     f"| {(fake_classes != base_fake).float().mean():.1%} "
                      f"| {(real_classes != base_real).float().mean():.1%} |")
     return lines + [""]
 
