@@ -258,6 +258,36 @@ def test_refining_with_jitter_changes_what_survives_a_shift_not_the_pixel_exact_
     assert torch.equal(refined(2), refined(2))  # the shifts have a stream of their own: an edit repeats
 
 
+class TwoBumps:
+    """A smile read from a tall bump at (2, 0) and a lower one at (-2, 0): around the origin, on the sphere of
+    radius 2, the lower bump is a local optimum that refining from inside it cannot leave."""
+
+    names = ["smiling"]
+
+    def differentiable_member_logits(self, x):
+        tall, low = torch.tensor([2.0, 0.0]), torch.tensor([-2.0, 0.0])
+        logit = 6 * (-(x - tall).pow(2).sum(1)).exp() + 3 * (-(x - low).pow(2).sum(1)).exp()
+        return logit.view(1, -1, 1)
+
+    def differentiable_logits(self, x):
+        return self.differentiable_member_logits(x).mean(0)
+
+
+def test_refining_from_the_mean_start_lifts_latents_out_of_a_local_optimum():
+    z = 0.01 * torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    ends = torch.tensor([[2.0, 0.0]] * 6 + [[-2.0, 0.01]] * 2)  # two walks stalled on the lower bump
+    walked = (z + ends).unsqueeze(0)
+
+    def refined(mean_start):
+        moved = refine_on_sphere(nn.Identity(), TwoBumps(), z, walked, "smiling", (), [2.0], steps=60,
+                                 weight=0.0, margin=5.0, mean_start=mean_start)[0]
+        assert torch.allclose((moved - z).norm(dim=1), torch.full((8,), 2.0), atol=1e-4)
+        return moved - z
+
+    assert (refined(False)[6:, 0] < -1.9).all()  # Adam alone stays on the lower bump
+    assert (refined(True)[:, 0] > 1.9).all()  # the others' start reaches the tall one, and its loss is lower
+
+
 def test_gradient_finder_refuses_penalty_and_hold_together():
     G, clf = toy()
     finder = get_registry().get("direction_finder", "classifier-gradient").cls(penalty=1.0, hold=True)

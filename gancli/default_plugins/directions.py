@@ -53,6 +53,9 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         jitter: int = gancli.field(
             0, min=0, help="refining scores this many randomly shifted and mirrored copies of each image instead of "
                            "the image itself, so the edit must survive a shift to count (0: off)")
+        mean_start: bool = gancli.field(
+            False, help="refining also starts each latent from the mean of all the walks and keeps whichever end "
+                        "point has the lower loss (a latent whose own walk stalled gets the others' start)")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
@@ -87,7 +90,7 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         if self.refine:
             moved = refine_on_sphere(*args, moved, inputs.attribute, watched, list(strengths), self.refine,
                                      self.refine_weight, self.margin, inputs.device, self.each_member,
-                                     self.jitter)
+                                     self.jitter, self.mean_start)
         return moved
 
 

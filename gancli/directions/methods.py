@@ -184,7 +184,7 @@ REFINE_RATE = 0.05  # Adam's step, in latent units: a quarter of the walk's defa
 
 def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attribute: str, watched, distances,
                      steps: int, weight: float, margin: float, device: str = "cpu",
-                     each_member: bool = False, jitter: int = 0) -> torch.Tensor:
+                     each_member: bool = False, jitter: int = 0, mean_start: bool = False) -> torch.Tensor:
     """Walked latents ``moved`` (len(distances), N, z_dim) improved by ``steps`` of Adam on their spheres.
 
     A walk is greedy: each step takes the best local move, so it can spend its distance before the target
@@ -198,6 +198,9 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     attributes) instead of the image itself: an end point that only a pixel-exact pattern makes the classifier
     read as the attribute does not survive a shift, so Adam is steered towards a change of the face itself.
     The shifts come from a stream of their own with a fixed seed, so an edit repeats exactly.
+    With ``mean_start`` each latent is refined a second time, from |d| along the mean of all the walks at that
+    strength, and keeps whichever of its two end points ends with the lower loss: a latent whose own walk led
+    it into a local optimum gets the start the others agree on.
     """
     names = classifier.names
     target, others = names.index(attribute), [names.index(name) for name in watched]
@@ -206,46 +209,70 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
         return moved
     # Every (distance, latent) pair is one row of a single batch: one loop of ``steps`` for all strengths.
     origins = z.repeat(len(rows), 1)
-    ends = moved[rows].reshape(-1, z.shape[1])
     signed = torch.tensor([float(distances[i]) for i in rows]).repeat_interleave(len(z)).unsqueeze(1)
+    starts = [moved[rows]]
+    if mean_start:
+        starts.append(z + signed.abs().view(len(rows), len(z), 1) * _unit(starts[0].sub(z).mean(1)).unsqueeze(1))
     shift_stream = torch.Generator().manual_seed(0)
-    refined = torch.cat([_refine_batch(G, classifier, origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
-                                       signed[b:b + BATCH].to(device), target, others, steps, weight, margin,
-                                       each_member, jitter, shift_stream).cpu()
-                         for b in range(0, len(origins), BATCH)])
+    loss = _RefineLoss(classifier, target, others, weight, margin, each_member)
+
+    def batched(fn, ends):
+        return torch.cat([fn(origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
+                             signed[b:b + BATCH].to(device)).cpu() for b in range(0, len(origins), BATCH)])
+
+    candidates = [batched(lambda o, e, s: _refine_batch(G, loss, o, e, s, steps, jitter, shift_stream),
+                          start.reshape(-1, z.shape[1])) for start in starts]
+    refined = candidates[0]
+    if len(candidates) > 1:  # every candidate scored with the same shifts, so the comparison is fair
+        scores = []
+        for candidate in candidates:
+            score_stream = torch.Generator().manual_seed(1)
+            scores.append(batched(lambda o, e, s: _final_loss(G, loss, o, e, s, jitter, score_stream), candidate))
+        best = torch.stack(scores).argmin(0)
+        refined = torch.stack(candidates)[best, torch.arange(len(best))]
     out = moved.clone()
     out[rows] = refined.view(len(rows), len(z), -1)
     return out
 
 
-def _refine_batch(G, classifier, origin, end, signed, target, others, steps, weight, margin,
-                  each_member, jitter, shift_stream) -> torch.Tensor:
+class _RefineLoss:
+    """Per row: softplus(margin - sign * target logit) + weight * |change of the watched logits|²."""
+
+    def __init__(self, classifier, target, others, weight, margin, each_member):
+        self.classifier, self.target, self.others = classifier, target, others
+        self.weight, self.margin, self.each_member = weight, margin, each_member
+
+    def watched_at_start(self, start_images, shifts) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.stack([self.classifier.differentiable_logits(_shifted(start_images, s))[:, self.others]
+                                for s in shifts]).mean(0)
+
+    def __call__(self, images, original, sign, shifts) -> torch.Tensor:
+        members = torch.stack([self.classifier.differentiable_member_logits(_shifted(images, s))
+                               for s in shifts]).mean(0)
+        logits = members.mean(0)
+        pushed = members[:, :, self.target] if self.each_member else logits[:, self.target].unsqueeze(0)
+        loss = nn.functional.softplus(self.margin - sign * pushed).mean(0)
+        if self.others:
+            loss = loss + self.weight * (logits[:, self.others] - original).pow(2).sum(1)
+        return loss
+
+
+def _refine_batch(G, loss, origin, end, signed, steps, jitter, shift_stream) -> torch.Tensor:
     """One batch of :func:`refine_on_sphere`: rows of ``end`` around ``origin``, ``signed`` their distances."""
     with torch.no_grad():
         start_images = G(origin)
-        original = classifier.differentiable_logits(start_images)[:, others]
+    original = loss.watched_at_start(start_images, [None])
     radius, sign = signed.abs(), signed.sign().squeeze(1)
     offset = (end - origin).requires_grad_(True)
     optimizer = torch.optim.Adam([offset], lr=REFINE_RATE)
     for _ in range(steps):
-        images = G(origin + offset)
+        shifts = _random_shifts(jitter, len(origin), shift_stream, origin.device)
         if jitter:
-            shifts = [_random_shift(len(images), shift_stream, images.device) for _ in range(jitter)]
-            with torch.no_grad():
-                original = torch.stack([classifier.differentiable_logits(_shifted(start_images, s))[:, others]
-                                        for s in shifts]).mean(0)
-            members = torch.stack([classifier.differentiable_member_logits(_shifted(images, s))
-                                   for s in shifts]).mean(0)
-        else:
-            members = classifier.differentiable_member_logits(images)
-        logits = members.mean(0)
-        pushed = members[:, :, target] if each_member else logits[:, target].unsqueeze(0)
-        loss = nn.functional.softplus(margin - sign * pushed).mean(0)
-        if others:
-            loss = loss + weight * (logits[:, others] - original).pow(2).sum(1)
+            original = loss.watched_at_start(start_images, shifts)
         # The gradient for the offset alone (.backward() would pile it up in the networks' weights), less its
         # radial part: only moves along the sphere are allowed, so only they should steer Adam.
-        (grad,) = torch.autograd.grad(loss.sum(), offset)
+        (grad,) = torch.autograd.grad(loss(G(origin + offset), original, sign, shifts).sum(), offset)
         radial = _unit(offset.detach())
         offset.grad = grad - (grad * radial).sum(1, keepdim=True) * radial
         optimizer.step()
@@ -254,7 +281,20 @@ def _refine_batch(G, classifier, origin, end, signed, target, others, steps, wei
     return (origin + offset).detach()
 
 
+def _final_loss(G, loss, origin, end, signed, jitter, shift_stream) -> torch.Tensor:
+    """The refining loss of the end points ``end``, under shifts drawn from ``shift_stream`` when jittered."""
+    shifts = _random_shifts(jitter, len(origin), shift_stream, origin.device)
+    with torch.no_grad():
+        original = loss.watched_at_start(G(origin), shifts)
+        return loss(G(end), original, signed.sign().squeeze(1), shifts)
+
+
 JITTER_PIXELS = 2  # the largest shift of a jittered copy, in pixels each way
+
+
+def _random_shifts(count: int, n: int, stream: torch.Generator, device) -> list:
+    """``count`` shifts of ``n`` images each (see :func:`_random_shift`); for none, [None]: the images as they are."""
+    return [_random_shift(n, stream, device) for _ in range(count)] or [None]
 
 
 def _random_shift(n: int, stream: torch.Generator, device) -> dict:
@@ -264,8 +304,11 @@ def _random_shift(n: int, stream: torch.Generator, device) -> dict:
             "mirror": (torch.rand(n, generator=stream) < 0.5).to(device)}
 
 
-def _shifted(images: torch.Tensor, shift: dict) -> torch.Tensor:
-    """``images`` mirrored where ``shift`` says so, then moved by it (edge pixels repeated into the gap)."""
+def _shifted(images: torch.Tensor, shift) -> torch.Tensor:
+    """``images`` mirrored where ``shift`` says so, then moved by it (edge pixels repeated into the gap);
+    ``images`` themselves for no shift (None)."""
+    if shift is None:
+        return images
     images = torch.where(shift["mirror"][:, None, None, None], images.flip(3), images)
     return apply_translation(images, shift, JITTER_PIXELS / max(images.shape[2:]), "replicate")
 
