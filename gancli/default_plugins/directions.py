@@ -54,8 +54,9 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
             0, min=0, help="refining scores this many randomly shifted and mirrored copies of each image instead of "
                            "the image itself, so the edit must survive a shift to count (0: off)")
         mean_start: bool = gancli.field(
-            False, help="refining also starts each latent from the mean of all the walks and keeps whichever end "
-                        "point has the lower loss (a latent whose own walk stalled gets the others' start)")
+            False, help="refining also starts each latent along the mean direction of all the walks and keeps "
+                        "whichever end point has the lower loss (a latent whose own walk stalled gets the others' "
+                        "start)")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
