@@ -371,37 +371,3 @@ def test_directions_fit_refuses_bad_requests(faces_run):
     one_line_error(run("directions", "fit", folder, "--method", "svm"), "unknown direction finder 'svm'")
     one_line_error(run("directions", "fit", "pretrained:faces", "--method", "sefa"), "read-only")
     one_line_error(run("directions", "list", folder), "gancli directions fit")
-
-
-class SureAndUnsure:
-    """A smile that grows along z[0] and, as much again, along z[1] or z[2]; z[1] moves the logit of a watched
-    attribute the classifier is sure of (10 + 3 z[1]), z[2] that of one it is unsure of (z[2])."""
-
-    names = ["smiling", "sure", "unsure"]
-
-    def differentiable_member_logits(self, x):
-        logits = torch.stack([x[:, 0] + x[:, 1] + x[:, 2], 10 + 3 * x[:, 1], x[:, 2]], dim=1)
-        return logits.unsqueeze(0)
-
-    def differentiable_logits(self, x):
-        return self.differentiable_member_logits(x).mean(0)
-
-
-def test_refining_that_watches_probabilities_spares_the_uncertain_attribute_not_the_sure_one():
-    z = torch.zeros(4, 3)
-    walked = (z + torch.tensor([2.0, 0.0, 0.0])).unsqueeze(0)
-    reader = SureAndUnsure()
-
-    def refined(watch, weight):
-        moved = refine_on_sphere(nn.Identity(), reader, z, walked, "smiling", ("sure", "unsure"), [2.0], steps=200,
-                                 weight=weight, margin=5.0, watch=watch)[0]
-        assert torch.allclose(moved.norm(dim=1), torch.full((4,), 2.0), atol=1e-4)
-        logits = reader.differentiable_logits(moved)
-        drift = (torch.sigmoid(logits) - torch.sigmoid(reader.differentiable_logits(z)))[:, 1:].abs().sum(1)
-        return moved, logits[:, 0], drift
-
-    by_logits, smile_by_logits, drift_by_logits = refined("logits", 0.3)
-    by_probabilities, smile_by_probabilities, drift_by_probabilities = refined("probabilities", 30.0)
-    assert (by_logits[:, 2] > 3 * by_logits[:, 1]).all()  # the sure logit is dearer: the walk takes the unsure one
-    assert (by_probabilities[:, 1] > 3 * by_probabilities[:, 2]).all()  # the sure one's probability hardly moves
-    assert (smile_by_probabilities > smile_by_logits).all() and (drift_by_probabilities < 0.5 * drift_by_logits).all()

@@ -57,11 +57,6 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
             False, help="refining also starts each latent along the mean direction of all the walks and keeps "
                         "whichever end point has the lower loss (a latent whose own walk stalled gets the others' "
                         "start)")
-        watch: str = gancli.field(
-            "logits", choices=("logits", "probabilities"),
-            help="what refining pulls back of the watched attributes: their logits, or their probabilities (what "
-                 "drift measures: a sure attribute's logit may then move, an unsure one's may not; a refine_weight "
-                 "16x the logits' pulls an unsure attribute as hard)")
 
     def _watched(self, inputs) -> tuple:
         """(attributes whose change is penalised or held, penalty weight, their name in the direction's name)."""
@@ -96,7 +91,7 @@ class ClassifierGradientFinder(gancli.DirectionFinder):
         if self.refine:
             moved = refine_on_sphere(*args, moved, inputs.attribute, watched, list(strengths), self.refine,
                                      self.refine_weight, self.margin, inputs.device, self.each_member,
-                                     self.jitter, self.mean_start, self.watch)
+                                     self.jitter, self.mean_start)
         return moved
 
 

@@ -184,8 +184,7 @@ REFINE_RATE = 0.05  # Adam's step, in latent units: a quarter of the walk's defa
 
 def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attribute: str, watched, distances,
                      steps: int, weight: float, margin: float, device: str = "cpu",
-                     each_member: bool = False, jitter: int = 0, mean_start: bool = False,
-                     watch: str = "logits") -> torch.Tensor:
+                     each_member: bool = False, jitter: int = 0, mean_start: bool = False) -> torch.Tensor:
     """Walked latents ``moved`` (len(distances), N, z_dim) improved by ``steps`` of Adam on their spheres.
 
     A walk is greedy: each step takes the best local move, so it can spend its distance before the target
@@ -202,9 +201,6 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     With ``mean_start`` each latent is refined a second time, from |d| along the mean of all the walks at that
     strength, and keeps whichever of its two end points ends with the lower loss: a latent whose own walk led
     it into a local optimum gets the start the others agree on.
-    With ``watch="probabilities"`` the pull-back is on the watched attributes' probabilities instead of their
-    logits, which is what drift measures: a confident attribute's logit may then move a long way at little
-    cost (its probability hardly moves), an uncertain one's may not.
     """
     names = classifier.names
     target, others = names.index(attribute), [names.index(name) for name in watched]
@@ -218,7 +214,7 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
     if mean_start:
         starts.append(z + signed.abs().view(len(rows), len(z), 1) * _unit(starts[0].sub(z).mean(1)).unsqueeze(1))
     shift_stream = torch.Generator().manual_seed(0)
-    loss = _RefineLoss(classifier, target, others, weight, margin, each_member, watch)
+    loss = _RefineLoss(classifier, target, others, weight, margin, each_member)
 
     def batched(fn, ends):
         return torch.cat([fn(origins[b:b + BATCH].to(device), ends[b:b + BATCH].to(device),
@@ -240,13 +236,11 @@ def refine_on_sphere(G, classifier, z: torch.Tensor, moved: torch.Tensor, attrib
 
 
 class _RefineLoss:
-    """Per row: softplus(margin - sign * target logit) + weight * |change of the watched logits|² (or of their
-    probabilities, with ``watch="probabilities"``)."""
+    """Per row: softplus(margin - sign * target logit) + weight * |change of the watched logits|²."""
 
-    def __init__(self, classifier, target, others, weight, margin, each_member, watch="logits"):
+    def __init__(self, classifier, target, others, weight, margin, each_member):
         self.classifier, self.target, self.others = classifier, target, others
         self.weight, self.margin, self.each_member = weight, margin, each_member
-        self.watched = torch.sigmoid if watch == "probabilities" else (lambda logits: logits)
 
     def watched_at_start(self, start_images, shifts) -> torch.Tensor:
         with torch.no_grad():
@@ -260,8 +254,7 @@ class _RefineLoss:
         pushed = members[:, :, self.target] if self.each_member else logits[:, self.target].unsqueeze(0)
         loss = nn.functional.softplus(self.margin - sign * pushed).mean(0)
         if self.others:
-            change = self.watched(logits[:, self.others]) - self.watched(original)
-            loss = loss + self.weight * change.pow(2).sum(1)
+            loss = loss + self.weight * (logits[:, self.others] - original).pow(2).sum(1)
         return loss
 
 
